@@ -1,0 +1,480 @@
+//! The sandbox side: three processes per sandbox, each a fork of the
+//! single-threaded fork server, so each may run ordinary Rust code.
+//!
+//! ```text
+//! fork server ──fork──▶ keeper   creates the namespaces, writes the id maps,
+//!                         │        waits for the reaper and reports its end
+//!                         └─fork─▶ reaper   PID 1 with `pid`, else a child
+//!                                    │        subreaper; builds the root,
+//!                                    │        brings lo up, sets the
+//!                                    │        hostname, enforces the timeout
+//!                                    └─fork─▶ payload  runs the test body
+//!                                                (or execs the command)
+//! ```
+//!
+//! The payload is not PID 1 so that signals it raises itself (`abort()`)
+//! behave as in any process; when the reaper ends, the kernel kills every
+//! other process of the PID namespace.
+
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg};
+use nix::sched::{unshare, CloneFlags};
+use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::socket::{send as sock_send, MsgFlags};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{dup2, ForkResult, Pid};
+
+use crate::error::{SetupError, Step};
+use crate::outcome::Outcome;
+use crate::private::ns;
+use crate::protocol::{BodyResult, ExitKind, Payload, Report, Request, StdioLayout};
+use crate::sys;
+
+/// The report socket is moved to the first free descriptor at or above this
+/// number, close-on-exec, out of the way of descriptors a test opens.
+const REPORT_FD_MIN: RawFd = 900;
+
+/// Sends one report; errors mean the test thread is gone and are ignored
+/// by callers.
+pub(crate) fn send(fd: RawFd, r: &Report) -> nix::Result<()> {
+    sock_send(fd, &r.encode(), MsgFlags::MSG_NOSIGNAL).map(|_| ())
+}
+
+fn fail(report: RawFd, e: SetupError) -> ! {
+    let _ = send(
+        report,
+        &Report::SetupFailed {
+            step: e.step.code(),
+            syscall: e.syscall,
+            path: e.path.map(|p| {
+                use std::os::unix::ffi::OsStringExt;
+                p.into_os_string().into_vec()
+            }),
+            errno: e.errno,
+        },
+    );
+    sys::exit_now(1)
+}
+
+/// A failed step as a [`SetupError`].
+pub(crate) fn step_err(
+    step: Step,
+    syscall: &str,
+    path: Option<&std::path::Path>,
+    errno: i32,
+) -> SetupError {
+    SetupError {
+        step,
+        syscall: syscall.to_string(),
+        path: path.map(|p| p.to_path_buf()),
+        errno,
+    }
+}
+
+fn io_errno(e: &std::io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc_eio())
+}
+
+fn libc_eio() -> i32 {
+    Errno::EIO as i32
+}
+
+fn exit_kind(s: WaitStatus) -> Option<ExitKind> {
+    match s {
+        WaitStatus::Exited(_, c) => Some(ExitKind::Code(c)),
+        WaitStatus::Signaled(_, sig, core) => Some(ExitKind::Signal {
+            signal: sig as i32,
+            core_dumped: core,
+        }),
+        _ => None,
+    }
+}
+
+/// The clone flags for the namespace bits.
+pub(crate) fn clone_flags(bits: u32) -> CloneFlags {
+    let mut f = CloneFlags::CLONE_NEWUSER;
+    if bits & ns::NET != 0 {
+        f |= CloneFlags::CLONE_NEWNET;
+    }
+    if bits & (ns::MNT | ns::PID) != 0 {
+        // A fresh /proc for `pid` needs a mount namespace of its own.
+        f |= CloneFlags::CLONE_NEWNS;
+    }
+    if bits & ns::PID != 0 {
+        f |= CloneFlags::CLONE_NEWPID;
+    }
+    if bits & ns::IPC != 0 {
+        f |= CloneFlags::CLONE_NEWIPC;
+    }
+    if bits & ns::UTS != 0 {
+        f |= CloneFlags::CLONE_NEWUTS;
+    }
+    if bits & ns::CGROUP != 0 {
+        f |= CloneFlags::CLONE_NEWCGROUP;
+    }
+    if bits & ns::TIME != 0 {
+        f |= CloneFlags::from_bits_retain(nix::libc::CLONE_NEWTIME);
+    }
+    f
+}
+
+/// `unshare`, retried with backoff for up to two seconds on `ENOSPC`/
+/// `EUSERS`: dead namespaces are freed tens of milliseconds after their
+/// last process exits, so a burst of sandboxes can briefly exceed a low
+/// `max_*_namespaces`.
+pub(crate) fn unshare_retrying(flags: CloneFlags) -> Result<(), Errno> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match unshare(flags) {
+            Err(e @ (Errno::ENOSPC | Errno::EUSERS))
+                if start.elapsed() < Duration::from_secs(2) =>
+            {
+                let _ = e;
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            r => return r,
+        }
+    }
+}
+
+/// Writes the id maps of a user namespace this process just created: the
+/// invoking user and group become 0 inside. `setgroups` is denied first,
+/// as the kernel requires of an unprivileged writer.
+pub(crate) fn write_id_maps(uid: u32, gid: u32) -> Result<(), SetupError> {
+    let w = |step: Step, path: &str, data: String| {
+        std::fs::write(path, data)
+            .map_err(|e| step_err(step, "write", Some(path.as_ref()), io_errno(&e)))
+    };
+    w(Step::DenySetgroups, "/proc/self/setgroups", "deny".into())?;
+    w(Step::WriteUidMap, "/proc/self/uid_map", format!("0 {uid} 1\n"))?;
+    w(Step::WriteGidMap, "/proc/self/gid_map", format!("0 {gid} 1\n"))?;
+    Ok(())
+}
+
+/// The keeper: entered in a fresh fork of the server with the request's
+/// descriptors (`[report, stdio...]`). Never returns.
+pub(crate) fn keeper(req: Request, fds: Vec<OwnedFd>) -> ! {
+    sys::set_signal_ignored(Signal::SIGCHLD, false);
+    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+    let mut fds = fds.into_iter();
+    let Some(report) = fds.next() else {
+        sys::exit_now(2)
+    };
+    let report = match fcntl(report.as_raw_fd(), FcntlArg::F_DUPFD_CLOEXEC(REPORT_FD_MIN)) {
+        Ok(fd) => fd,
+        Err(_) => sys::exit_now(2),
+    };
+    let stdio: Vec<OwnedFd> = fds.collect();
+    let null = std::fs::File::open("/dev/null").ok();
+    let result = (|| -> nix::Result<()> {
+        match req.stdio {
+            StdioLayout::Merged => {
+                if let Some(n) = &null {
+                    dup2(n.as_raw_fd(), 0)?;
+                }
+                dup2(stdio[0].as_raw_fd(), 1)?;
+                dup2(stdio[0].as_raw_fd(), 2)?;
+            }
+            StdioLayout::Split => {
+                if let Some(n) = &null {
+                    dup2(n.as_raw_fd(), 0)?;
+                }
+                dup2(stdio[0].as_raw_fd(), 1)?;
+                dup2(stdio[1].as_raw_fd(), 2)?;
+            }
+            StdioLayout::Full => {
+                dup2(stdio[0].as_raw_fd(), 0)?;
+                dup2(stdio[1].as_raw_fd(), 1)?;
+                dup2(stdio[2].as_raw_fd(), 2)?;
+            }
+        }
+        Ok(())
+    })();
+    drop(stdio);
+    drop(null);
+    if let Err(e) = result {
+        fail(report, step_err(Step::Other, "dup2", None, e as i32));
+    }
+    // Nothing of the server's or the test process's descriptors leaks in.
+    sys::close_range(3, (report - 1) as u32);
+    sys::close_range((report + 1) as u32, u32::MAX);
+
+    let _ = send(
+        report,
+        &Report::Hello {
+            pid: nix::unistd::getpid().as_raw(),
+        },
+    );
+
+    // 1. The namespaces: a user namespace, and the others owned by it.
+    if let Err(e) = unshare_retrying(clone_flags(req.namespaces)) {
+        fail(
+            report,
+            step_err(Step::CreateNamespaces, "unshare", None, e as i32),
+        );
+    }
+    // 2. setgroups=deny, uid_map, gid_map: the invoking user is root inside.
+    if let Err(e) = write_id_maps(req.uid, req.gid) {
+        fail(report, e);
+    }
+    // 3. The reaper: the first process of the new PID namespace.
+    match sys::fork_single_threaded() {
+        Ok(ForkResult::Child) => reaper(&req, report),
+        Ok(ForkResult::Parent { child }) => {
+            let _ = send(
+                report,
+                &Report::Started {
+                    reaper: child.as_raw(),
+                },
+            );
+            let status = loop {
+                match waitpid(child, None) {
+                    Err(Errno::EINTR) => continue,
+                    Ok(s) => match exit_kind(s) {
+                        Some(k) => break k,
+                        None => continue,
+                    },
+                    Err(_) => break ExitKind::Code(-1),
+                }
+            };
+            let _ = send(report, &Report::ReaperExit(status));
+            sys::exit_now(0)
+        }
+        Err(e) => fail(report, step_err(Step::Fork, "fork", None, e as i32)),
+    }
+}
+
+fn reaper(req: &Request, report: RawFd) -> ! {
+    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+    let pid_ns = req.namespaces & ns::PID != 0;
+    if !pid_ns {
+        // Orphans of the payload come to us, so we can end them.
+        let _ = nix::sys::prctl::set_child_subreaper(true);
+    }
+    // 4. The filesystem: a tmpfs root with the host's system dirs, or just a
+    //    fresh /proc for a PID namespace.
+    let mounted = if req.namespaces & ns::MNT != 0 {
+        crate::mount::build_root(req)
+    } else if pid_ns {
+        crate::mount::fresh_proc_in_place()
+    } else {
+        Ok(())
+    };
+    if let Err(e) = mounted {
+        fail(report, e);
+    }
+    // 5. The network: lo up (the kernel adds 127.0.0.1/8 and ::1).
+    if req.namespaces & ns::NET != 0 {
+        if let Err(e) = sys::interface_up("lo") {
+            fail(
+                report,
+                step_err(Step::LoopbackUp, "ioctl(SIOCSIFFLAGS)", Some("lo".as_ref()), io_errno(&e)),
+            );
+        }
+    }
+    // 6. The hostname.
+    if req.namespaces & ns::UTS != 0 {
+        let name = req.hostname.as_deref().unwrap_or(crate::DEFAULT_HOSTNAME);
+        if let Err(e) = nix::unistd::sethostname(name) {
+            fail(
+                report,
+                step_err(Step::SetHostname, "sethostname", Some(name.as_ref()), e as i32),
+            );
+        }
+    }
+    // 7. The payload, watched through a signalfd so the timeout and the
+    //    reaping share one loop.
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    let _ = mask.thread_block();
+    let sfd = match SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
+        Ok(s) => s,
+        Err(e) => fail(report, step_err(Step::Other, "signalfd", None, e as i32)),
+    };
+    let child = match sys::fork_single_threaded() {
+        Ok(ForkResult::Child) => {
+            drop(sfd);
+            let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&mask), None);
+            payload(req, report)
+        }
+        Ok(ForkResult::Parent { child }) => child,
+        Err(e) => fail(report, step_err(Step::Fork, "fork", None, e as i32)),
+    };
+    let deadline =
+        (req.timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(req.timeout_ms));
+    let mut ended = None;
+    let mut timed_out = false;
+    while ended.is_none() {
+        loop {
+            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
+                Ok(s) if s.pid() == Some(child) => {
+                    if let Some(k) = exit_kind(s) {
+                        ended = Some(k);
+                    }
+                }
+                Ok(_) | Err(Errno::EINTR) => continue,
+                Err(_) => break,
+            }
+        }
+        if ended.is_some() {
+            break;
+        }
+        let wait_ms = match deadline {
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    timed_out = true;
+                    let _ = kill(child, Signal::SIGKILL);
+                    break;
+                }
+                left.as_millis().min(i32::MAX as u128) as i32
+            }
+            None => -1,
+        };
+        let mut pfd = [nix::poll::PollFd::new(
+            std::os::fd::AsFd::as_fd(&sfd),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        let timeout = if wait_ms < 0 {
+            nix::poll::PollTimeout::NONE
+        } else {
+            nix::poll::PollTimeout::try_from(wait_ms).unwrap_or(nix::poll::PollTimeout::MAX)
+        };
+        let _ = nix::poll::poll(&mut pfd, timeout);
+        while let Ok(Some(_)) = sfd.read_signal() {}
+    }
+    if !pid_ns {
+        kill_descendants();
+    }
+    let msg = if timed_out {
+        Report::TimedOut {
+            after_ms: req.timeout_ms,
+        }
+    } else {
+        Report::Exit(ended.unwrap_or(ExitKind::Code(-1)))
+    };
+    let _ = send(report, &msg);
+    // With `pid`, this exit kills every process left in the namespace.
+    sys::exit_now(0)
+}
+
+/// Kills every remaining descendant: orphans are re-parented to this
+/// process (a child subreaper), so repeat until none is left.
+fn kill_descendants() {
+    let me = nix::unistd::getpid();
+    let path = format!("/proc/{me}/task/{me}/children");
+    for _ in 0..1000 {
+        let children: Vec<i32> = std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        if children.is_empty() {
+            // Reap what is left (zombies are not listed as running).
+            while let Ok(s) = waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                if s == WaitStatus::StillAlive {
+                    break;
+                }
+            }
+            return;
+        }
+        for c in &children {
+            let _ = kill(Pid::from_raw(*c), Signal::SIGKILL);
+        }
+        for _ in &children {
+            let _ = waitpid(Pid::from_raw(-1), None);
+        }
+    }
+}
+
+fn payload(req: &Request, report: RawFd) -> ! {
+    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+    // The environment the test thread had, adjusted to the sandbox.
+    for (k, _) in std::env::vars_os() {
+        std::env::remove_var(k);
+    }
+    for (k, v) in &req.env {
+        std::env::set_var(k, v);
+    }
+    if req.namespaces & ns::MNT != 0 {
+        for (k, v) in crate::mount::sandbox_env(req) {
+            match v {
+                Some(v) => std::env::set_var(k, v),
+                None => std::env::remove_var(k),
+            }
+        }
+    }
+    if let Err(e) = std::env::set_current_dir(&req.cwd) {
+        fail(
+            report,
+            step_err(Step::Chdir, "chdir", Some(&req.cwd), io_errno(&e)),
+        );
+    }
+    match &req.payload {
+        Payload::Body {
+            offset,
+            thread_name,
+        } => run_body(*offset, thread_name, report),
+        Payload::Exec { argv } => exec(argv, report),
+    }
+}
+
+fn run_body(offset: u64, thread_name: &str, report: RawFd) -> ! {
+    let body = sys::body_at(offset);
+    let spawned = std::thread::Builder::new()
+        .name(thread_name.to_string())
+        .spawn(body);
+    let handle = match spawned {
+        Ok(h) => h,
+        Err(e) => fail(
+            report,
+            step_err(Step::Other, "pthread_create", None, io_errno(&e)),
+        ),
+    };
+    let result = match handle.join() {
+        Ok(Outcome::Passed) => BodyResult::Passed,
+        Ok(Outcome::Failed(debug)) => BodyResult::Failed { debug },
+        Err(payload) => BodyResult::Panicked {
+            message: panic_message(payload.as_ref()),
+        },
+    };
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    let _ = send(report, &Report::Body(result));
+    // `exit`, not `_exit`: exit handlers (coverage profiles) run.
+    std::process::exit(0)
+}
+
+/// The panic payload as libtest would match it against `expected`.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_string()
+    }
+}
+
+fn exec(argv: &[std::ffi::OsString], report: RawFd) -> ! {
+    use std::os::unix::ffi::OsStrExt;
+    let cargs: Vec<std::ffi::CString> = argv
+        .iter()
+        .filter_map(|a| std::ffi::CString::new(a.as_bytes()).ok())
+        .collect();
+    let Some(prog) = cargs.first() else {
+        fail(report, step_err(Step::Exec, "execvp", None, Errno::EINVAL as i32))
+    };
+    sys::set_signal_ignored(Signal::SIGPIPE, false);
+    let e = nix::unistd::execvp(prog, &cargs).unwrap_err();
+    let path = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(prog.as_bytes()));
+    fail(report, step_err(Step::Exec, "execvp", Some(&path), e as i32))
+}

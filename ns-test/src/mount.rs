@@ -1,0 +1,369 @@
+//! The filesystem a `mnt` sandbox sees, built like a short script:
+//!
+//! 1. make `/` private, so nothing we mount propagates to the host;
+//! 2. mount a staging tmpfs on `/tmp` and `pivot_root` into it, the host
+//!    root now at `/oldroot` (and the host's `/tmp` visible again there);
+//! 3. mount the sandbox root, a tmpfs, at `/newroot`;
+//! 4. fresh `/tmp`, `/run`, `$HOME` tmpfs;
+//! 5. bind the host's system dirs read-only (`/usr`, `/bin`, `/lib*`,
+//!    `/etc`, ...; symlinks of a merged `/usr` are recreated);
+//! 6. bind the package dir, the test binary's dir and the working dir
+//!    read-only at their usual paths;
+//! 7. a minimal `/dev`: tmpfs, device nodes bound from the host, a private
+//!    devpts, `/dev/shm`;
+//! 8. `/proc`: fresh with `pid`, else the host's bound; `/sys`;
+//! 9. make the new root read-only, `pivot_root` into it and detach the
+//!    old root.
+
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+
+use crate::child::step_err;
+use crate::error::{SetupError, Step};
+use crate::private::ns;
+use crate::protocol::Request;
+
+/// Host directories bound read-only at the same path, when they exist.
+pub const SYSTEM_DIRS: &[&str] = &[
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt",
+];
+
+/// Device nodes bound from the host into the sandbox's `/dev`.
+pub const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
+
+/// The home directory inside a `mnt` sandbox when `$HOME` cannot be kept.
+pub const FALLBACK_HOME: &str = "/root";
+
+/// `XDG_RUNTIME_DIR` inside a `mnt` sandbox.
+pub const RUNTIME_DIR: &str = "/run/user/0";
+
+type R = Result<(), SetupError>;
+
+fn errno_of(e: &std::io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(5)
+}
+
+fn mount_tmpfs(target: &Path, mode: &str, flags: MsFlags) -> R {
+    let data = format!("mode={mode}");
+    mount(
+        Some("tmpfs"),
+        target,
+        Some("tmpfs"),
+        flags,
+        Some(data.as_str()),
+    )
+    .map_err(|e| step_err(Step::MountTmpfs, "mount", Some(target), e as i32))
+}
+
+fn mkdir_p(path: &Path) -> R {
+    std::fs::create_dir_all(path)
+        .map_err(|e| step_err(Step::CreateMountPoint, "mkdir", Some(path), errno_of(&e)))
+}
+
+/// Creates the mount point for `source` at `target`: a directory or an
+/// empty file, like the source.
+fn mount_point_for(source: &Path, target: &Path) -> R {
+    let meta = std::fs::metadata(source)
+        .map_err(|e| step_err(Step::BindMount, "stat", Some(source), errno_of(&e)))?;
+    if meta.is_dir() {
+        mkdir_p(target)
+    } else {
+        if let Some(parent) = target.parent() {
+            mkdir_p(parent)?;
+        }
+        if target.exists() {
+            return Ok(());
+        }
+        std::fs::File::create(target)
+            .map(drop)
+            .map_err(|e| step_err(Step::CreateMountPoint, "open", Some(target), errno_of(&e)))
+    }
+}
+
+/// Binds `source` at `target` (recursively), read-only unless `writable`.
+fn bind(source: &Path, target: &Path, writable: bool) -> R {
+    mount_point_for(source, target)?;
+    mount(
+        Some(source),
+        target,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| step_err(Step::BindMount, "mount", Some(source), e as i32))?;
+    if !writable {
+        make_readonly(target)?;
+    }
+    Ok(())
+}
+
+/// Makes the mount at `target` read-only: recursively with
+/// `mount_setattr`, else by remounting the top mount, keeping the flags the
+/// kernel locks for mounts inherited from a more privileged namespace.
+fn make_readonly(target: &Path) -> R {
+    let c = CString::new(target.as_os_str().as_bytes())
+        .map_err(|_| step_err(Step::RemountReadOnly, "mount_setattr", Some(target), 22))?;
+    match crate::sys::make_readonly_recursive(&c) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.raw_os_error() == Some(38) => {}
+        Err(e) => {
+            return Err(step_err(
+                Step::RemountReadOnly,
+                "mount_setattr",
+                Some(target),
+                errno_of(&e),
+            ))
+        }
+    }
+    let st = nix::sys::statvfs::statvfs(target)
+        .map_err(|e| step_err(Step::RemountReadOnly, "statvfs", Some(target), e as i32))?;
+    use nix::sys::statvfs::FsFlags;
+    let mut flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
+    let f = st.flags();
+    for (fs, ms) in [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if f.contains(fs) {
+            flags |= ms;
+        }
+    }
+    mount(None::<&str>, target, None::<&str>, flags, None::<&str>)
+        .map_err(|e| step_err(Step::RemountReadOnly, "mount", Some(target), e as i32))
+}
+
+fn make_root_private() -> R {
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(|e| step_err(Step::MakeRootPrivate, "mount", Some("/".as_ref()), e as i32))
+}
+
+/// `pid` without `mnt`: the host's tree stays, with a fresh `/proc` over
+/// the host's so `/proc` shows only the sandbox's processes.
+pub fn fresh_proc_in_place() -> R {
+    make_root_private()?;
+    mount_proc(Path::new("/proc"))
+}
+
+fn mount_proc(target: &Path) -> R {
+    mount(
+        Some("proc"),
+        target,
+        Some("proc"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    )
+    .map_err(|e| step_err(Step::MountProc, "mount", Some(target), e as i32))
+}
+
+/// `/x/y` under `root`.
+fn under(root: &Path, path: &Path) -> PathBuf {
+    root.join(path.strip_prefix("/").unwrap_or(path))
+}
+
+/// The home directory to give a `mnt` sandbox: the test's `$HOME` path
+/// when it is an ordinary directory outside the system dirs, else
+/// [`FALLBACK_HOME`].
+pub fn sandbox_home(req: &Request) -> PathBuf {
+    let home = req
+        .env
+        .iter()
+        .find(|(k, _)| k == "HOME")
+        .map(|(_, v)| PathBuf::from(v));
+    match home {
+        Some(h)
+            if h.is_absolute()
+                && h.components().count() > 1
+                && !SYSTEM_DIRS
+                    .iter()
+                    .chain(["/tmp", "/proc", "/dev", "/sys", "/run"].iter())
+                    .any(|d| h.starts_with(d) || Path::new(d).starts_with(&h)) =>
+        {
+            h
+        }
+        _ => PathBuf::from(FALLBACK_HOME),
+    }
+}
+
+/// Environment changes for a `mnt` sandbox: fresh writable `HOME`,
+/// `TMPDIR`, `XDG_RUNTIME_DIR`; the other XDG dirs unset so they default
+/// under the fresh `HOME`.
+pub fn sandbox_env(req: &Request) -> Vec<(&'static str, Option<OsString>)> {
+    vec![
+        ("HOME", Some(sandbox_home(req).into_os_string())),
+        ("TMPDIR", Some("/tmp".into())),
+        ("XDG_RUNTIME_DIR", Some(RUNTIME_DIR.into())),
+        ("XDG_CONFIG_HOME", None),
+        ("XDG_CACHE_HOME", None),
+        ("XDG_DATA_HOME", None),
+        ("XDG_STATE_HOME", None),
+    ]
+}
+
+/// Builds the sandbox root and switches to it (see the module docs).
+pub fn build_root(req: &Request) -> R {
+    // 1. Nothing propagates back to the host.
+    make_root_private()?;
+
+    // 2. Stage on a tmpfs over /tmp and pivot into it; the host root is
+    //    then /oldroot, with its own /tmp visible again.
+    let staging = Path::new("/tmp");
+    mount_tmpfs(staging, "0755", MsFlags::MS_NOSUID | MsFlags::MS_NODEV)?;
+    std::env::set_current_dir(staging)
+        .map_err(|e| step_err(Step::PivotRoot, "chdir", Some(staging), errno_of(&e)))?;
+    mkdir_p(Path::new("oldroot"))?;
+    nix::unistd::pivot_root(".", "oldroot")
+        .map_err(|e| step_err(Step::PivotRoot, "pivot_root", Some(staging), e as i32))?;
+    std::env::set_current_dir("/")
+        .map_err(|e| step_err(Step::PivotRoot, "chdir", Some("/".as_ref()), errno_of(&e)))?;
+    let old = Path::new("/oldroot");
+
+    // 3. The sandbox root.
+    let new = Path::new("/newroot");
+    mkdir_p(new)?;
+    mount_tmpfs(new, "0755", MsFlags::MS_NOSUID | MsFlags::MS_NODEV)?;
+
+    // 4. Fresh writable /tmp, /run (XDG_RUNTIME_DIR) and $HOME.
+    let tmp = new.join("tmp");
+    mkdir_p(&tmp)?;
+    mount_tmpfs(&tmp, "1777", MsFlags::MS_NOSUID | MsFlags::MS_NODEV)?;
+    let run = new.join("run");
+    mkdir_p(&run)?;
+    mount_tmpfs(&run, "0755", MsFlags::MS_NOSUID | MsFlags::MS_NODEV)?;
+    mkdir_p(&under(new, Path::new(RUNTIME_DIR)))?;
+    let home = under(new, &sandbox_home(req));
+    mkdir_p(&home)?;
+    mount_tmpfs(&home, "0755", MsFlags::MS_NOSUID | MsFlags::MS_NODEV)?;
+
+    // 5. System dirs, read-only; a merged /usr's symlinks stay symlinks.
+    for dir in SYSTEM_DIRS {
+        let src = under(old, Path::new(dir));
+        let dst = under(new, Path::new(dir));
+        match std::fs::symlink_metadata(&src) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let link = std::fs::read_link(&src).map_err(|e| {
+                    step_err(Step::CreateMountPoint, "readlink", Some(&src), errno_of(&e))
+                })?;
+                std::os::unix::fs::symlink(&link, &dst).map_err(|e| {
+                    step_err(Step::CreateMountPoint, "symlink", Some(&dst), errno_of(&e))
+                })?;
+            }
+            Ok(m) if m.is_dir() => bind(&src, &dst, false)?,
+            _ => {}
+        }
+    }
+
+    // 6. The package, the test binary and the working directory, read-only
+    //    at their usual paths (also when they live under /tmp or $HOME).
+    for path in &req.binds {
+        if !path.is_absolute() || SYSTEM_DIRS.iter().any(|d| path.starts_with(d)) {
+            continue;
+        }
+        let src = under(old, path);
+        if std::fs::metadata(&src).is_err() {
+            continue;
+        }
+        bind(&src, &under(new, path), false)?;
+    }
+
+    // 7. A minimal /dev.
+    let dev = new.join("dev");
+    mkdir_p(&dev)?;
+    mount_tmpfs(&dev, "0755", MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC)?;
+    for d in DEVICES {
+        let src = old.join("dev").join(d);
+        if std::fs::metadata(&src).is_ok() {
+            bind(&src, &dev.join(d), true)?;
+        }
+    }
+    let pts = dev.join("pts");
+    mkdir_p(&pts)?;
+    mount(
+        Some("devpts"),
+        &pts,
+        Some("devpts"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        Some("newinstance,ptmxmode=0666,mode=0620"),
+    )
+    .map_err(|e| step_err(Step::MountDevpts, "mount", Some(&pts), e as i32))?;
+    let shm = dev.join("shm");
+    mkdir_p(&shm)?;
+    mount_tmpfs(&shm, "1777", MsFlags::MS_NOSUID | MsFlags::MS_NODEV)?;
+    for (name, target) in [
+        ("ptmx", "pts/ptmx"),
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
+        let link = dev.join(name);
+        std::os::unix::fs::symlink(target, &link).map_err(|e| {
+            step_err(Step::CreateMountPoint, "symlink", Some(&link), errno_of(&e))
+        })?;
+    }
+
+    // 8. /proc (fresh when the PID namespace is ours) and /sys.
+    let proc_dir = new.join("proc");
+    mkdir_p(&proc_dir)?;
+    if req.namespaces & ns::PID != 0 {
+        mount_proc(&proc_dir)?;
+    } else {
+        mount(
+            Some(&old.join("proc")),
+            &proc_dir,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(|e| step_err(Step::BindMount, "mount", Some("/proc".as_ref()), e as i32))?;
+    }
+    let sys_dir = new.join("sys");
+    mkdir_p(&sys_dir)?;
+    let fresh_sys = req.namespaces & ns::NET != 0
+        && mount(
+            Some("sysfs"),
+            &sys_dir,
+            Some("sysfs"),
+            MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            None::<&str>,
+        )
+        .is_ok();
+    if !fresh_sys {
+        bind(&old.join("sys"), &sys_dir, false)
+            .map_err(|e| SetupError {
+                step: Step::MountSysfs,
+                ..e
+            })?;
+    }
+
+    // 9. Read-only root, pivot, detach the old root.
+    mount(
+        None::<&str>,
+        new,
+        None::<&str>,
+        MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        None::<&str>,
+    )
+    .map_err(|e| step_err(Step::RemountReadOnly, "mount", Some("/".as_ref()), e as i32))?;
+    std::env::set_current_dir(new)
+        .map_err(|e| step_err(Step::PivotRoot, "chdir", Some(new), errno_of(&e)))?;
+    nix::unistd::pivot_root(".", ".")
+        .map_err(|e| step_err(Step::PivotRoot, "pivot_root", Some(new), e as i32))?;
+    umount2(".", MntFlags::MNT_DETACH)
+        .map_err(|e| step_err(Step::PivotRoot, "umount2", Some("/oldroot".as_ref()), e as i32))?;
+    std::env::set_current_dir("/")
+        .map_err(|e| step_err(Step::PivotRoot, "chdir", Some("/".as_ref()), errno_of(&e)))?;
+    Ok(())
+}

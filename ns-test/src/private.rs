@@ -1,0 +1,69 @@
+//! Items the `#[ns_test]` expansion refers to. Not a public API: names and
+//! shapes change with the macro crate, which is always released in step.
+
+pub use crate::outcome::{Failure, IntoOutcome, Outcome};
+
+/// Namespace bits, as the macro computes them.
+pub mod ns {
+    /// User namespace (always created).
+    pub const USER: u32 = 1;
+    /// Network namespace with `lo` up.
+    pub const NET: u32 = 1 << 1;
+    /// Mount namespace with a tmpfs root.
+    pub const MNT: u32 = 1 << 2;
+    /// PID namespace with a fresh `/proc`.
+    pub const PID: u32 = 1 << 3;
+    /// IPC namespace.
+    pub const IPC: u32 = 1 << 4;
+    /// UTS namespace.
+    pub const UTS: u32 = 1 << 5;
+    /// Cgroup namespace.
+    pub const CGROUP: u32 = 1 << 6;
+    /// Time namespace.
+    pub const TIME: u32 = 1 << 7;
+    /// Every namespace.
+    pub const ALL: u32 = USER | NET | MNT | PID | IPC | UTS | CGROUP | TIME;
+}
+
+/// Everything the attribute says about one test, as a `static`.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    /// `module_path!()` + `::` + the fn name (crate name first).
+    pub path: &'static str,
+    /// Bits from [`ns`].
+    pub namespaces: u32,
+    /// `hostname = "..."`, applied with `uts`.
+    pub hostname: Option<&'static str>,
+    /// `timeout = "..."` in milliseconds; 0 = none.
+    pub timeout_ms: u64,
+    /// `env!("CARGO_MANIFEST_DIR")` of the crate the test is in.
+    pub manifest_dir: &'static str,
+}
+
+impl Spec {
+    /// Defaults for fields the attribute did not set.
+    pub const DEFAULT: Spec = Spec {
+        path: "",
+        namespaces: ns::ALL,
+        hostname: None,
+        timeout_ms: 0,
+        manifest_dir: "",
+    };
+}
+
+/// The test body, as the child calls it.
+pub type Body = fn() -> Outcome;
+
+/// Runs a test returning `()`: panics (re-raising the sandbox's panic
+/// payload) when it did not pass.
+#[track_caller]
+pub fn run(spec: &'static Spec, body: Body) {
+    crate::parent::run_unit(spec, body)
+}
+
+/// Runs a test returning `Result`: `Err(Failure)` carries the `{:?}` of the
+/// error the test returned inside the sandbox; other failures panic.
+#[track_caller]
+pub fn run_result(spec: &'static Spec, body: Body) -> Result<(), Failure> {
+    crate::parent::run_result(spec, body)
+}

@@ -1,0 +1,201 @@
+//! Every `unsafe` block of the crate, each a thin wrapper around one
+//! operation the safe wrappers in `nix` do not cover (or mark unsafe).
+//!
+//! Man pages: fork(2), ioctl(2) + netdevice(7), mount_setattr(2),
+//! close_range(2), signal(7), execve(2).
+#![allow(unsafe_code)]
+
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+use nix::libc;
+
+use crate::private::Body;
+
+/// The fixed point fn-pointer offsets are measured from. A test thread
+/// sends `body - anchor`; the fork server, the same executable, adds it back.
+#[inline(never)]
+pub fn anchor() -> crate::outcome::Outcome {
+    crate::outcome::Outcome::Passed
+}
+
+/// `body`'s distance from [`anchor`].
+pub fn body_offset(body: Body) -> u64 {
+    (body as usize).wrapping_sub(anchor as *const () as usize) as u64
+}
+
+/// The test body at `offset` from [`anchor`].
+///
+/// Only the fork server calls this, with an offset a test thread computed
+/// by [`body_offset`] in the same executable (the server checks the
+/// requester's `/proc/self/exe` is its own file before forking).
+pub fn body_at(offset: u64) -> Body {
+    let addr = (anchor as *const () as usize).wrapping_add(offset as usize);
+    // SAFETY: `addr` is `body as usize` translated into this process: the
+    // server runs the same executable as the requester (checked by inode),
+    // and relative distances between functions of one executable are
+    // fixed at link time, whatever its load address. `Body` is a plain
+    // `fn() -> Outcome`, the type the requester passed.
+    unsafe { std::mem::transmute::<usize, Body>(addr) }
+}
+
+/// Runs before `main` in every process of an executable that links
+/// `ns_test`. In the fork server (an environment variable says so) it
+/// never returns; everywhere else it returns at once.
+extern "C" fn before_main() {
+    crate::server::maybe_serve();
+}
+
+/// The `.init_array` entry for [`before_main`]; glibc and musl call each
+/// entry before `main`, while the process is still single-threaded.
+#[used]
+#[link_section = ".init_array"]
+pub static BEFORE_MAIN: extern "C" fn() = before_main;
+
+/// `fork()` in a process that is single-threaded (the fork server and the
+/// sandbox processes it creates), so the child may run ordinary Rust code.
+pub fn fork_single_threaded() -> nix::Result<nix::unistd::ForkResult> {
+    // SAFETY: only called from the fork server and its children, which never
+    // start a thread before forking: no lock can be held by a thread that
+    // does not exist in the child.
+    unsafe { nix::unistd::fork() }
+}
+
+/// Sets the disposition of `sig` to ignore (`true`) or default.
+pub fn set_signal_ignored(sig: nix::sys::signal::Signal, ignore: bool) {
+    let h = if ignore {
+        nix::sys::signal::SigHandler::SigIgn
+    } else {
+        nix::sys::signal::SigHandler::SigDfl
+    };
+    // SAFETY: SIG_IGN and SIG_DFL install no handler code, so nothing can
+    // run in signal context.
+    let _ = unsafe { nix::sys::signal::signal(sig, h) };
+}
+
+/// Takes ownership of a descriptor received with `SCM_RIGHTS`.
+pub fn own_fd(fd: RawFd) -> OwnedFd {
+    // SAFETY: the kernel just installed `fd` in this process for us
+    // (recvmsg); nothing else refers to it.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// Closes every descriptor from `first` to `last` inclusive.
+pub fn close_range(first: u32, last: u32) {
+    // SAFETY: close_range only closes descriptors; callers have moved every
+    // descriptor they still need out of the range.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) };
+    if r != 0 {
+        for fd in first..=last.min(4096) {
+            let _ = nix::unistd::close(fd as RawFd);
+        }
+    }
+}
+
+/// Brings the interface `name` up (`SIOCGIFFLAGS`, then `SIOCSIFFLAGS` with
+/// `IFF_UP`). The kernel gives `lo` 127.0.0.1/8 and ::1 when it comes up.
+pub fn interface_up(name: &str) -> io::Result<()> {
+    let sock = nix::sys::socket::socket(
+        nix::sys::socket::AddressFamily::Inet,
+        nix::sys::socket::SockType::Datagram,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(io::Error::from)?;
+    // SAFETY: ifreq is plain old data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    if name.len() >= req.ifr_name.len() {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    for (d, s) in req.ifr_name.iter_mut().zip(name.bytes()) {
+        *d = s as libc::c_char;
+    }
+    use std::os::fd::AsRawFd;
+    // SAFETY: SIOCGIFFLAGS reads the interface named in `req` and writes
+    // its flags into `req.ifr_ifru`; `req` outlives the call.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel filled the `ifru_flags` member just above.
+    unsafe {
+        req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+    }
+    // SAFETY: SIOCSIFFLAGS reads `req`, which names the interface and holds
+    // the new flags.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// Makes the mount at `path` and every mount below it read-only
+/// (`mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY)`, Linux ≥ 5.12).
+/// `ENOSYS` tells the caller to fall back to a remount.
+pub fn make_readonly_recursive(path: &std::ffi::CStr) -> io::Result<()> {
+    const MOUNT_ATTR_RDONLY: u64 = 0x1;
+    const AT_RECURSIVE: libc::c_uint = 0x8000;
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_RDONLY,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: `path` is NUL-terminated and `attr` is a valid mount_attr of
+    // the size passed; the kernel only reads both.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            AT_RECURSIVE,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Spawns `cmd` with `fd` inherited (its close-on-exec flag cleared in the
+/// child) and `SIGKILL` as the child's parent-death signal.
+///
+/// The parent-death signal fires when the *thread* that forks exits, so
+/// callers spawn from a thread that lives as long as the process.
+pub fn spawn_keeping_fd(
+    cmd: &mut std::process::Command,
+    fd: RawFd,
+) -> io::Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs between fork and exec and makes only
+    // async-signal-safe system calls (fcntl, prctl); it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    };
+    cmd.spawn()
+}
+
+/// Ends the process at once with `code`, without running exit handlers
+/// (for processes whose parent owns every resource they hold).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit takes no pointers and never returns.
+    unsafe { libc::_exit(code) }
+}
