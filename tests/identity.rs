@@ -22,13 +22,20 @@ fn the_invoking_user_is_root_inside() {
     let map = std::fs::read_to_string("/proc/self/uid_map").unwrap();
     let f: Vec<&str> = map.split_whitespace().collect();
     assert_eq!((f[0], f[2]), ("0", "1"), "{map}");
-    assert_eq!(std::fs::read_to_string("/proc/self/setgroups").unwrap().trim(), "deny");
+    assert_eq!(
+        std::fs::read_to_string("/proc/self/setgroups")
+            .unwrap()
+            .trim(),
+        "deny"
+    );
 }
 
 #[ns_test(uts, hostname = "inside")]
 fn hostname_is_set() {
     assert_eq!(
-        std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim(),
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .unwrap()
+            .trim(),
         "inside"
     );
 }
@@ -36,7 +43,9 @@ fn hostname_is_set() {
 #[ns_test(uts)]
 fn default_hostname_is_stable() {
     assert_eq!(
-        std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim(),
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .unwrap()
+            .trim(),
         ns_test::DEFAULT_HOSTNAME
     );
 }
@@ -48,8 +57,14 @@ fn a_hostname_set_inside_is_unchanged_outside() {
         .output(Command::new("sh").args(["-c", "hostname changed-inside && hostname"]))
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "changed-inside");
-    assert_eq!(std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(), before);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "changed-inside"
+    );
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
+        before
+    );
 }
 
 fn sysv_shm_keys() -> Vec<String> {
@@ -70,10 +85,17 @@ fn ipc_namespace_starts_empty() {
 fn a_sysv_segment_created_inside_is_invisible_outside() {
     let host_before = sysv_shm_keys();
     let out = Sandbox::new(Namespaces::IPC)
-        .output(Command::new("sh").args(["-c", "ipcmk -M 4096 >/dev/null && tail -n +2 /proc/sysvipc/shm | wc -l"]))
+        .output(Command::new("sh").args([
+            "-c",
+            "ipcmk -M 4096 >/dev/null && tail -n +2 /proc/sysvipc/shm | wc -l",
+        ]))
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1", "segment exists inside");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "1",
+        "segment exists inside"
+    );
     // Nothing new on the host: the segment lived and died in the sandbox.
     assert_eq!(sysv_shm_keys(), host_before);
     let host_ids = Command::new("ipcs").arg("-m").output().unwrap();

@@ -18,7 +18,11 @@ fn root_and_etc_are_not_writable() {
 
 #[ns_test(mnt)]
 fn tmp_is_fresh_and_writable() {
-    assert_eq!(std::fs::read_dir("/tmp").unwrap().count(), 0, "/tmp starts empty");
+    assert_eq!(
+        std::fs::read_dir("/tmp").unwrap().count(),
+        0,
+        "/tmp starts empty"
+    );
     std::fs::write("/tmp/scratch", "x").unwrap();
     assert_eq!(std::fs::read_to_string("/tmp/scratch").unwrap(), "x");
 }
@@ -26,7 +30,11 @@ fn tmp_is_fresh_and_writable() {
 #[ns_test(mnt)]
 fn home_and_tmpdir_are_fresh_and_writable() {
     let home = std::env::var("HOME").unwrap();
-    assert_eq!(std::fs::read_dir(&home).unwrap().count(), 0, "{home} starts empty");
+    assert_eq!(
+        std::fs::read_dir(&home).unwrap().count(),
+        0,
+        "{home} starts empty"
+    );
     std::fs::write(Path::new(&home).join(".config"), "x").unwrap();
     assert_eq!(std::env::var("TMPDIR").unwrap(), "/tmp");
     let f = tempfile::NamedTempFile::new().unwrap();
@@ -53,11 +61,17 @@ fn fixture_binaries_run_inside() {
 fn dev_has_the_basics() {
     use std::io::Read;
     let mut buf = [1u8; 8];
-    std::fs::File::open("/dev/zero").unwrap().read_exact(&mut buf).unwrap();
+    std::fs::File::open("/dev/zero")
+        .unwrap()
+        .read_exact(&mut buf)
+        .unwrap();
     assert_eq!(buf, [0; 8]);
     std::fs::write("/dev/null", "discarded").unwrap();
     let mut r = [0u8; 8];
-    std::fs::File::open("/dev/urandom").unwrap().read_exact(&mut r).unwrap();
+    std::fs::File::open("/dev/urandom")
+        .unwrap()
+        .read_exact(&mut r)
+        .unwrap();
     assert!(Path::new("/dev/pts/ptmx").exists());
     assert!(Path::new("/dev/shm").is_dir());
 }

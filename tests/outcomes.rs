@@ -223,7 +223,8 @@ fn fault_binary_garbage_without_final_newline() {
     }
     use std::io::Write;
     let mut out = std::io::stdout();
-    out.write_all(b"garbage: \xff\xfe\x00\x01 ok \xe2\x82").unwrap();
+    out.write_all(b"garbage: \xff\xfe\x00\x01 ok \xe2\x82")
+        .unwrap();
     out.write_all(b"\xac end").unwrap();
     out.flush().unwrap();
     panic!("after garbage");
@@ -252,9 +253,23 @@ fn normalise(s: &str) -> String {
         }
     }
     results.sort();
+    // Failure sections come in completion order: sort them by test name.
+    let rest = rest.join("\n");
+    let (head, tail) = match rest.rfind("\nfailures:\n") {
+        Some(i) => rest.split_at(i),
+        None => (rest.as_str(), ""),
+    };
+    let mut sections: Vec<&str> = head.split("\n---- ").collect();
+    let preamble = sections.remove(0);
+    sections.sort();
     let mut out = results.join("\n");
     out.push_str("\n\n");
-    out.push_str(&rest.join("\n"));
+    out.push_str(preamble);
+    for s in sections {
+        out.push_str("\n---- ");
+        out.push_str(s);
+    }
+    out.push_str(tail);
     out
 }
 
@@ -292,8 +307,8 @@ fn faults_are_reported_as_users_see_them() {
         .env_remove("RUST_TEST_NOCAPTURE")
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     // The 8 MiB test passed, so its output is not shown.
     assert!(!text.contains(&"x".repeat(1023)));

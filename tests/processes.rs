@@ -30,7 +30,10 @@ fn with_mnt_too() {
 
 #[ns_test(pid)]
 fn children_are_visible_inside() {
-    let mut child = Command::new(common::sleeper()).arg("inside").spawn().unwrap();
+    let mut child = Command::new(common::sleeper())
+        .arg("inside")
+        .spawn()
+        .unwrap();
     assert!(proc_pids().contains(&child.id()));
     child.kill().unwrap();
     child.wait().unwrap();

@@ -153,8 +153,16 @@ pub(crate) fn write_id_maps(uid: u32, gid: u32) -> Result<(), SetupError> {
             .map_err(|e| step_err(step, "write", Some(path.as_ref()), io_errno(&e)))
     };
     w(Step::DenySetgroups, "/proc/self/setgroups", "deny".into())?;
-    w(Step::WriteUidMap, "/proc/self/uid_map", format!("0 {uid} 1\n"))?;
-    w(Step::WriteGidMap, "/proc/self/gid_map", format!("0 {gid} 1\n"))?;
+    w(
+        Step::WriteUidMap,
+        "/proc/self/uid_map",
+        format!("0 {uid} 1\n"),
+    )?;
+    w(
+        Step::WriteGidMap,
+        "/proc/self/gid_map",
+        format!("0 {gid} 1\n"),
+    )?;
     Ok(())
 }
 
@@ -275,7 +283,12 @@ fn reaper(req: &Request, report: RawFd) -> ! {
         if let Err(e) = sys::interface_up("lo") {
             fail(
                 report,
-                step_err(Step::LoopbackUp, "ioctl(SIOCSIFFLAGS)", Some("lo".as_ref()), io_errno(&e)),
+                step_err(
+                    Step::LoopbackUp,
+                    "ioctl(SIOCSIFFLAGS)",
+                    Some("lo".as_ref()),
+                    io_errno(&e),
+                ),
             );
         }
     }
@@ -285,7 +298,12 @@ fn reaper(req: &Request, report: RawFd) -> ! {
         if let Err(e) = nix::unistd::sethostname(name) {
             fail(
                 report,
-                step_err(Step::SetHostname, "sethostname", Some(name.as_ref()), e as i32),
+                step_err(
+                    Step::SetHostname,
+                    "sethostname",
+                    Some(name.as_ref()),
+                    e as i32,
+                ),
             );
         }
     }
@@ -471,10 +489,16 @@ fn exec(argv: &[std::ffi::OsString], report: RawFd) -> ! {
         .filter_map(|a| std::ffi::CString::new(a.as_bytes()).ok())
         .collect();
     let Some(prog) = cargs.first() else {
-        fail(report, step_err(Step::Exec, "execvp", None, Errno::EINVAL as i32))
+        fail(
+            report,
+            step_err(Step::Exec, "execvp", None, Errno::EINVAL as i32),
+        )
     };
     sys::set_signal_ignored(Signal::SIGPIPE, false);
     let e = nix::unistd::execvp(prog, &cargs).unwrap_err();
     let path = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(prog.as_bytes()));
-    fail(report, step_err(Step::Exec, "execvp", Some(&path), e as i32))
+    fail(
+        report,
+        step_err(Step::Exec, "execvp", Some(&path), e as i32),
+    )
 }

@@ -80,10 +80,7 @@ impl Step {
 
     /// The step for a wire code.
     pub fn from_code(code: u8) -> Step {
-        Step::ALL
-            .get(code as usize)
-            .copied()
-            .unwrap_or(Step::Other)
+        Step::ALL.get(code as usize).copied().unwrap_or(Step::Other)
     }
 
     /// What the step does, as a gerund phrase.

@@ -309,9 +309,8 @@ pub fn build_root(req: &Request) -> R {
         ("stderr", "/proc/self/fd/2"),
     ] {
         let link = dev.join(name);
-        std::os::unix::fs::symlink(target, &link).map_err(|e| {
-            step_err(Step::CreateMountPoint, "symlink", Some(&link), errno_of(&e))
-        })?;
+        std::os::unix::fs::symlink(target, &link)
+            .map_err(|e| step_err(Step::CreateMountPoint, "symlink", Some(&link), errno_of(&e)))?;
     }
 
     // 8. /proc (fresh when the PID namespace is ours) and /sys.
@@ -341,11 +340,10 @@ pub fn build_root(req: &Request) -> R {
         )
         .is_ok();
     if !fresh_sys {
-        bind(&old.join("sys"), &sys_dir, false)
-            .map_err(|e| SetupError {
-                step: Step::MountSysfs,
-                ..e
-            })?;
+        bind(&old.join("sys"), &sys_dir, false).map_err(|e| SetupError {
+            step: Step::MountSysfs,
+            ..e
+        })?;
     }
 
     // 9. Read-only root, pivot, detach the old root.
@@ -353,7 +351,11 @@ pub fn build_root(req: &Request) -> R {
         None::<&str>,
         new,
         None::<&str>,
-        MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        MsFlags::MS_REMOUNT
+            | MsFlags::MS_BIND
+            | MsFlags::MS_RDONLY
+            | MsFlags::MS_NOSUID
+            | MsFlags::MS_NODEV,
         None::<&str>,
     )
     .map_err(|e| step_err(Step::RemountReadOnly, "mount", Some("/".as_ref()), e as i32))?;
@@ -361,8 +363,14 @@ pub fn build_root(req: &Request) -> R {
         .map_err(|e| step_err(Step::PivotRoot, "chdir", Some(new), errno_of(&e)))?;
     nix::unistd::pivot_root(".", ".")
         .map_err(|e| step_err(Step::PivotRoot, "pivot_root", Some(new), e as i32))?;
-    umount2(".", MntFlags::MNT_DETACH)
-        .map_err(|e| step_err(Step::PivotRoot, "umount2", Some("/oldroot".as_ref()), e as i32))?;
+    umount2(".", MntFlags::MNT_DETACH).map_err(|e| {
+        step_err(
+            Step::PivotRoot,
+            "umount2",
+            Some("/oldroot".as_ref()),
+            e as i32,
+        )
+    })?;
     std::env::set_current_dir("/")
         .map_err(|e| step_err(Step::PivotRoot, "chdir", Some("/".as_ref()), errno_of(&e)))?;
     Ok(())

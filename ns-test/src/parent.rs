@@ -283,8 +283,7 @@ pub(crate) fn collect(l: Launched, sink: &mut dyn FnMut(Stream, &[u8])) -> Colle
             None => PollTimeout::NONE,
             Some(w) => {
                 let ms = w.saturating_duration_since(now).as_millis() + 1;
-                PollTimeout::try_from(ms.min(i32::MAX as u128) as i32)
-                    .unwrap_or(PollTimeout::MAX)
+                PollTimeout::try_from(ms.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
             }
         };
         let (r_ready, o_ready, e_ready) = {
@@ -323,7 +322,10 @@ pub(crate) fn collect(l: Launched, sink: &mut dyn FnMut(Stream, &[u8])) -> Colle
                 }
             }
         }
-        for (ready, slot, stream) in [(o_ready, &mut out, Stream::Out), (e_ready, &mut err, Stream::Err)] {
+        for (ready, slot, stream) in [
+            (o_ready, &mut out, Stream::Out),
+            (e_ready, &mut err, Stream::Err),
+        ] {
             if !ready {
                 continue;
             }

@@ -273,7 +273,9 @@ impl Request {
     pub fn decode(buf: &[u8]) -> Result<Request, DecodeError> {
         let mut d = Decoder::new(buf);
         if d.u8("request tag")? != REQUEST {
-            return Err(DecodeError { what: "request tag" });
+            return Err(DecodeError {
+                what: "request tag",
+            });
         }
         let exe_id = (d.u64("exe id")?, d.u64("exe id")?);
         let payload = match d.u8("payload kind")? {
@@ -289,7 +291,11 @@ impl Request {
                 }
                 Payload::Exec { argv }
             }
-            _ => return Err(DecodeError { what: "payload kind" }),
+            _ => {
+                return Err(DecodeError {
+                    what: "payload kind",
+                })
+            }
         };
         let namespaces = d.u32("namespaces")?;
         let hostname = d
@@ -313,7 +319,11 @@ impl Request {
             0 => StdioLayout::Merged,
             1 => StdioLayout::Split,
             2 => StdioLayout::Full,
-            _ => return Err(DecodeError { what: "stdio layout" }),
+            _ => {
+                return Err(DecodeError {
+                    what: "stdio layout",
+                })
+            }
         };
         d.end("request end")?;
         Ok(Request {
@@ -436,9 +446,7 @@ impl Report {
     pub fn decode(buf: &[u8]) -> Result<Report, DecodeError> {
         let mut d = Decoder::new(buf);
         let r = match d.u8("report tag")? {
-            b'H' => Report::Hello {
-                pid: d.i32("pid")?,
-            },
+            b'H' => Report::Hello { pid: d.i32("pid")? },
             b'S' => Report::Started {
                 reaper: d.i32("reaper pid")?,
             },
@@ -540,9 +548,7 @@ mod tests {
             Report::Body(BodyResult::Panicked {
                 message: "boom".into(),
             }),
-            Report::Body(BodyResult::Failed {
-                debug: "E".into(),
-            }),
+            Report::Body(BodyResult::Failed { debug: "E".into() }),
             Report::Exit(ExitKind::Code(3)),
             Report::Exit(ExitKind::Signal {
                 signal: 11,

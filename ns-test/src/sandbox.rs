@@ -116,11 +116,9 @@ impl std::fmt::Display for SandboxExit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match *self {
             SandboxExit::Code(c) => write!(f, "exited with code {c}"),
-            SandboxExit::Signal(s) => write!(
-                f,
-                "killed by signal {s} ({})",
-                crate::error::signal_name(s)
-            ),
+            SandboxExit::Signal(s) => {
+                write!(f, "killed by signal {s} ({})", crate::error::signal_name(s))
+            }
             SandboxExit::TimedOut => f.write_str("timed out"),
         }
     }
@@ -276,7 +274,11 @@ fn exit_of(c: &parent::Collected) -> Result<SandboxExit, Error> {
     if let Some(e) = parent::setup_error(&c.reports) {
         return Err(Error::Setup(e));
     }
-    if c.killed_from_host || c.reports.iter().any(|r| matches!(r, Report::TimedOut { .. })) {
+    if c.killed_from_host
+        || c.reports
+            .iter()
+            .any(|r| matches!(r, Report::TimedOut { .. }))
+    {
         return Ok(SandboxExit::TimedOut);
     }
     match c.reports.iter().find_map(|r| match r {

@@ -47,7 +47,9 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
                 ns = Some(ns.map_or(n, |m| m | n));
             }
             _ => {
-                cmd = std::iter::once(a.clone()).chain(it.by_ref().cloned()).collect();
+                cmd = std::iter::once(a.clone())
+                    .chain(it.by_ref().cloned())
+                    .collect();
                 break;
             }
         }
