@@ -1,0 +1,6 @@
+use ns_test::ns_test;
+
+#[ns_test]
+async fn no_runtime() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use ns_test::ns_test;
+
+#[ns_test(net, mnt, net)]
+fn twice() {}
+
+fn main() {}

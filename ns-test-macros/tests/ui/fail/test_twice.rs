@@ -1,0 +1,8 @@
+use ns_test::ns_test;
+
+#[ns_test]
+#[test]
+#[test]
+fn twice() {}
+
+fn main() {}
