@@ -17,7 +17,7 @@
 //! other process of the PID namespace.
 
 use std::io::Write;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -175,10 +175,12 @@ pub(crate) fn keeper(req: Request, fds: Vec<OwnedFd>) -> ! {
     let Some(report) = fds.next() else {
         sys::exit_now(2)
     };
-    let report = match fcntl(report.as_raw_fd(), FcntlArg::F_DUPFD_CLOEXEC(REPORT_FD_MIN)) {
-        Ok(fd) => fd,
+    let report_owned = match fcntl(report.as_raw_fd(), FcntlArg::F_DUPFD_CLOEXEC(REPORT_FD_MIN)) {
+        Ok(fd) => sys::own_fd(fd),
         Err(_) => sys::exit_now(2),
     };
+    drop(report);
+    let report = report_owned.as_raw_fd();
     let stdio: Vec<OwnedFd> = fds.collect();
     let null = std::fs::File::open("/dev/null").ok();
     let result = (|| -> nix::Result<()> {
@@ -234,7 +236,7 @@ pub(crate) fn keeper(req: Request, fds: Vec<OwnedFd>) -> ! {
     }
     // 3. The reaper: the first process of the new PID namespace.
     match sys::fork_single_threaded() {
-        Ok(ForkResult::Child) => reaper(&req, report),
+        Ok(ForkResult::Child) => reaper(&req, report_owned.as_fd()),
         Ok(ForkResult::Parent { child }) => {
             let _ = send(
                 report,
@@ -259,8 +261,23 @@ pub(crate) fn keeper(req: Request, fds: Vec<OwnedFd>) -> ! {
     }
 }
 
-fn reaper(req: &Request, report: RawFd) -> ! {
-    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+fn reaper(req: &Request, report_fd: BorrowedFd<'_>) -> ! {
+    let report = report_fd.as_raw_fd();
+    // SIGCHLD and SIGTERM are read from a signalfd, never delivered: SIGTERM
+    // is the parent-death signal (the keeper died, so the test process is
+    // gone), and it must reach us even as PID 1, which ignores unhandled
+    // signals — a blocked signal is queued rather than ignored.
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    for s in ABANDON_SIGNALS {
+        mask.add(s);
+    }
+    let _ = mask.thread_block();
+    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM);
+    let sfd = match SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
+        Ok(s) => s,
+        Err(e) => fail(report, step_err(Step::Other, "signalfd", None, e as i32)),
+    };
     let pid_ns = req.namespaces & ns::PID != 0;
     if !pid_ns {
         // Orphans of the payload come to us, so we can end them.
@@ -307,15 +324,7 @@ fn reaper(req: &Request, report: RawFd) -> ! {
             );
         }
     }
-    // 7. The payload, watched through a signalfd so the timeout and the
-    //    reaping share one loop.
-    let mut mask = SigSet::empty();
-    mask.add(Signal::SIGCHLD);
-    let _ = mask.thread_block();
-    let sfd = match SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
-        Ok(s) => s,
-        Err(e) => fail(report, step_err(Step::Other, "signalfd", None, e as i32)),
-    };
+    // 7. The payload.
     let child = match sys::fork_single_threaded() {
         Ok(ForkResult::Child) => {
             drop(sfd);
@@ -325,63 +334,98 @@ fn reaper(req: &Request, report: RawFd) -> ! {
         Ok(ForkResult::Parent { child }) => child,
         Err(e) => fail(report, step_err(Step::Fork, "fork", None, e as i32)),
     };
+    let end = watch(req, report_fd, &sfd, child);
+    if !pid_ns {
+        kill_descendants();
+    }
+    let msg = match end {
+        End::Exited(k) => Some(Report::Exit(k)),
+        End::TimedOut => Some(Report::TimedOut {
+            after_ms: req.timeout_ms,
+        }),
+        End::Abandoned => None,
+    };
+    if let Some(msg) = msg {
+        let _ = send(report, &msg);
+    }
+    // With `pid`, this exit kills every process left in the namespace.
+    sys::exit_now(0)
+}
+
+/// Signals that make the reaper end the sandbox: SIGTERM is its
+/// parent-death signal; the others reach it when a terminal or a CI runner
+/// signals the whole process group of `cargo test`.
+const ABANDON_SIGNALS: [Signal; 4] = [
+    Signal::SIGTERM,
+    Signal::SIGINT,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+];
+
+/// How the reaper's watch ended.
+enum End {
+    /// The payload exited so.
+    Exited(ExitKind),
+    /// The timeout passed; the payload was killed.
+    TimedOut,
+    /// The test process is gone (its end of the report socket closed, or
+    /// the keeper died): nobody is waiting for a result.
+    Abandoned,
+}
+
+/// Waits for the payload to end, reaping every other child on the way,
+/// while watching the timeout and the test process.
+fn watch(req: &Request, report: BorrowedFd<'_>, sfd: &SignalFd, child: Pid) -> End {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
     let deadline =
         (req.timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(req.timeout_ms));
-    let mut ended = None;
-    let mut timed_out = false;
-    while ended.is_none() {
+    loop {
         loop {
             match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
                 Ok(s) if s.pid() == Some(child) => {
                     if let Some(k) = exit_kind(s) {
-                        ended = Some(k);
+                        return End::Exited(k);
                     }
                 }
                 Ok(_) | Err(Errno::EINTR) => continue,
                 Err(_) => break,
             }
         }
-        if ended.is_some() {
-            break;
-        }
-        let wait_ms = match deadline {
+        let timeout = match deadline {
             Some(d) => {
                 let left = d.saturating_duration_since(Instant::now());
                 if left.is_zero() {
-                    timed_out = true;
                     let _ = kill(child, Signal::SIGKILL);
-                    break;
+                    return End::TimedOut;
                 }
-                left.as_millis().min(i32::MAX as u128) as i32
+                PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
+                    .unwrap_or(PollTimeout::MAX)
             }
-            None => -1,
+            None => PollTimeout::NONE,
         };
-        let mut pfd = [nix::poll::PollFd::new(
-            std::os::fd::AsFd::as_fd(&sfd),
-            nix::poll::PollFlags::POLLIN,
-        )];
-        let timeout = if wait_ms < 0 {
-            nix::poll::PollTimeout::NONE
-        } else {
-            nix::poll::PollTimeout::try_from(wait_ms).unwrap_or(nix::poll::PollTimeout::MAX)
-        };
-        let _ = nix::poll::poll(&mut pfd, timeout);
-        while let Ok(Some(_)) = sfd.read_signal() {}
-    }
-    if !pid_ns {
-        kill_descendants();
-    }
-    let msg = if timed_out {
-        Report::TimedOut {
-            after_ms: req.timeout_ms,
+        let mut pfds = [
+            PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
+            // Nothing is ever sent to us on the report socket: readable
+            // means end of stream, the test process is gone.
+            PollFd::new(
+                report,
+                PollFlags::POLLIN | PollFlags::from_bits_retain(nix::libc::POLLRDHUP),
+            ),
+        ];
+        let _ = poll(&mut pfds, timeout);
+        if pfds[1].revents().is_some_and(|r| !r.is_empty()) {
+            let _ = kill(child, Signal::SIGKILL);
+            return End::Abandoned;
         }
-    } else {
-        Report::Exit(ended.unwrap_or(ExitKind::Code(-1)))
-    };
-    let _ = send(report, &msg);
-    // With `pid`, this exit kills every process left in the namespace.
-    sys::exit_now(0)
+        while let Ok(Some(info)) = sfd.read_signal() {
+            if ABANDON_SIGNALS.iter().any(|s| *s as u32 == info.ssi_signo) {
+                let _ = kill(child, Signal::SIGKILL);
+                return End::Abandoned;
+            }
+        }
+    }
 }
 
 /// Kills every remaining descendant: orphans are re-parented to this

@@ -227,15 +227,17 @@ pub(crate) struct Collected {
 }
 
 impl Collected {
-    fn pids(&self) -> Vec<i32> {
-        self.reports
-            .iter()
-            .filter_map(|r| match r {
-                Report::Hello { pid } => Some(*pid),
-                Report::Started { reaper } => Some(*reaper),
-                _ => None,
-            })
-            .collect()
+    /// The keeper's and the reaper's host pids, as far as reported.
+    fn pids(&self) -> (Option<i32>, Option<i32>) {
+        let keeper = self.reports.iter().find_map(|r| match r {
+            Report::Hello { pid } => Some(*pid),
+            _ => None,
+        });
+        let reaper = self.reports.iter().find_map(|r| match r {
+            Report::Started { reaper } => Some(*reaper),
+            _ => None,
+        });
+        (keeper, reaper)
     }
 }
 
@@ -267,11 +269,16 @@ pub(crate) fn collect(l: Launched, sink: &mut dyn FnMut(Stream, &[u8])) -> Colle
             if !c.killed_from_host && report.is_some() {
                 if now >= k {
                     c.killed_from_host = true;
-                    for pid in c.pids() {
-                        let _ = nix::sys::signal::kill(
-                            nix::unistd::Pid::from_raw(pid),
-                            nix::sys::signal::Signal::SIGKILL,
-                        );
+                    // The reaper ends everything in the sandbox when told
+                    // (SIGTERM) or when the keeper dies; kill both.
+                    use nix::sys::signal::{kill, Signal};
+                    use nix::unistd::Pid;
+                    let (keeper, reaper) = c.pids();
+                    if let Some(r) = reaper {
+                        let _ = kill(Pid::from_raw(r), Signal::SIGTERM);
+                    }
+                    if let Some(k) = keeper {
+                        let _ = kill(Pid::from_raw(k), Signal::SIGKILL);
                     }
                     drain_until.get_or_insert(now + DRAIN_GRACE);
                     continue;
