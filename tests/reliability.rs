@@ -23,6 +23,8 @@ fn start_server_and_block() {
         return;
     }
     let token = std::env::var("NS_TEST_TOKEN").unwrap();
+    // Never waited for: the point is what happens to it when we are killed.
+    #[allow(clippy::zombie_processes)]
     let mut server = Command::new(common::sleeper())
         .arg(&token)
         .stdout(Stdio::piped())

@@ -133,7 +133,7 @@ pub(crate) fn unshare_retrying(flags: CloneFlags) -> Result<(), Errno> {
     loop {
         match unshare(flags) {
             Err(e @ (Errno::ENOSPC | Errno::EUSERS))
-                if start.elapsed() < Duration::from_secs(2) =>
+                if start.elapsed() < Duration::from_secs(2) && !limit_is_zero() =>
             {
                 let _ = e;
                 std::thread::sleep(pause);
@@ -142,6 +142,11 @@ pub(crate) fn unshare_retrying(flags: CloneFlags) -> Result<(), Errno> {
             r => return r,
         }
     }
+}
+
+/// A limit of 0 is a setting, not a burst: no point waiting for it.
+fn limit_is_zero() -> bool {
+    std::fs::read_to_string("/proc/sys/user/max_user_namespaces").is_ok_and(|v| v.trim() == "0")
 }
 
 /// Writes the id maps of a user namespace this process just created: the

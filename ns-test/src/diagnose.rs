@@ -90,6 +90,10 @@ fn cause_and_fix(e: &SetupError, h: &HostFacts) -> (String, String) {
                 .into(),
             "run on a kernel with user namespaces; if this kernel has them, report this message to ns-test".into(),
         ),
+        (Step::CreateNamespaces, ENOSPC) if h.max_user_namespaces == Some(0) => (
+            "user namespaces are switched off on this host: user.max_user_namespaces = 0".into(),
+            "sudo sysctl -w user.max_user_namespaces=15000".into(),
+        ),
         (Step::CreateNamespaces, ENOSPC) | (Step::CreateNamespaces, EUSERS) => (
             format!(
                 "a namespace limit is reached: user.max_user_namespaces = {} (or a max_*_namespaces of \

@@ -44,6 +44,8 @@ pub use ns_test_macros::ns_test;
 mod child;
 #[cfg(target_os = "linux")]
 pub mod diagnose;
+#[cfg(target_os = "linux")]
+pub mod doctor;
 pub mod error;
 #[cfg(target_os = "linux")]
 mod mount;

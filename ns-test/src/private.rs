@@ -58,12 +58,40 @@ pub type Body = fn() -> Outcome;
 /// payload) when it did not pass.
 #[track_caller]
 pub fn run(spec: &'static Spec, body: Body) {
-    crate::parent::run_unit(spec, body)
+    #[cfg(target_os = "linux")]
+    crate::parent::run_unit(spec, body);
+    #[cfg(not(target_os = "linux"))]
+    unsupported(spec, body);
 }
 
 /// Runs a test returning `Result`: `Err(Failure)` carries the `{:?}` of the
 /// error the test returned inside the sandbox; other failures panic.
 #[track_caller]
 pub fn run_result(spec: &'static Spec, body: Body) -> Result<(), Failure> {
-    crate::parent::run_result(spec, body)
+    #[cfg(target_os = "linux")]
+    return crate::parent::run_result(spec, body);
+    #[cfg(not(target_os = "linux"))]
+    {
+        unsupported(spec, body);
+        Ok(())
+    }
+}
+
+/// Namespaces are a Linux feature: fail, or skip with
+/// `NS_TEST_UNSUPPORTED=skip`, saying so.
+#[cfg(not(target_os = "linux"))]
+#[track_caller]
+fn unsupported(spec: &Spec, _body: Body) {
+    let e = crate::error::Error::Unsupported;
+    if std::env::var("NS_TEST_UNSUPPORTED").is_ok_and(|v| v.eq_ignore_ascii_case("skip")) {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "ns-test: SKIPPED {} (NS_TEST_UNSUPPORTED=skip): {}",
+            spec.path,
+            e.to_string().replace('\n', " | ")
+        );
+    } else {
+        panic!("{e}");
+    }
 }
