@@ -95,6 +95,29 @@ fn exit_kind(s: WaitStatus) -> Option<ExitKind> {
     }
 }
 
+/// Sends `Trace` reports when the request asks for them
+/// (`NS_TEST_LOG=debug`).
+struct Tracer {
+    report: RawFd,
+    on: bool,
+}
+
+impl Tracer {
+    /// Reports `step` (with `detail`) as finished, timed from `since`.
+    fn done(&self, step: Step, detail: &str, since: Instant) {
+        if self.on {
+            let _ = send(
+                self.report,
+                &Report::Trace {
+                    step: step.code(),
+                    detail: detail.to_string(),
+                    micros: since.elapsed().as_micros().min(u64::MAX as u128) as u64,
+                },
+            );
+        }
+    }
+}
+
 /// The clone flags for the namespace bits.
 pub(crate) fn clone_flags(bits: u32) -> CloneFlags {
     let mut f = CloneFlags::CLONE_NEWUSER;
@@ -228,17 +251,27 @@ pub(crate) fn keeper(req: Request, fds: Vec<OwnedFd>) -> ! {
         },
     );
 
+    sys::set_title(&format!("keeper {}", req.inspect.label));
+    let trace = Tracer {
+        report,
+        on: req.inspect.trace,
+    };
+
     // 1. The namespaces: a user namespace, and the others owned by it.
+    let t = Instant::now();
     if let Err(e) = unshare_retrying(clone_flags(req.namespaces)) {
         fail(
             report,
             step_err(Step::CreateNamespaces, "unshare", None, e as i32),
         );
     }
+    trace.done(Step::CreateNamespaces, &namespace_names(req.namespaces), t);
     // 2. setgroups=deny, uid_map, gid_map: the invoking user is root inside.
+    let t = Instant::now();
     if let Err(e) = write_id_maps(req.uid, req.gid) {
         fail(report, e);
     }
+    trace.done(Step::WriteUidMap, "setgroups, uid_map, gid_map", t);
     // 3. The reaper: the first process of the new PID namespace.
     match sys::fork_single_threaded() {
         Ok(ForkResult::Child) => reaper(&req, report_owned.as_fd()),
@@ -268,6 +301,11 @@ pub(crate) fn keeper(req: Request, fds: Vec<OwnedFd>) -> ! {
 
 fn reaper(req: &Request, report_fd: BorrowedFd<'_>) -> ! {
     let report = report_fd.as_raw_fd();
+    sys::set_title(&format!("sandbox {}", req.inspect.label));
+    let trace = Tracer {
+        report,
+        on: req.inspect.trace,
+    };
     // SIGCHLD and SIGTERM are read from a signalfd, never delivered: SIGTERM
     // is the parent-death signal (the keeper died, so the test process is
     // gone), and it must reach us even as PID 1, which ignores unhandled
@@ -290,17 +328,21 @@ fn reaper(req: &Request, report_fd: BorrowedFd<'_>) -> ! {
     }
     // 4. The filesystem: a tmpfs root with the host's system dirs, or just a
     //    fresh /proc for a PID namespace.
+    let t = Instant::now();
     let mounted = if req.namespaces & ns::MNT != 0 {
-        crate::mount::build_root(req)
+        crate::mount::build_root(req).map(|()| (Step::PivotRoot, "tmpfs root"))
     } else if pid_ns {
-        crate::mount::fresh_proc_in_place()
+        crate::mount::fresh_proc_in_place().map(|()| (Step::MountProc, "/proc"))
     } else {
-        Ok(())
+        Ok((Step::Other, ""))
     };
-    if let Err(e) = mounted {
-        fail(report, e);
+    match mounted {
+        Err(e) => fail(report, e),
+        Ok((Step::Other, _)) => {}
+        Ok((step, detail)) => trace.done(step, detail, t),
     }
     // 5. The network: lo up (the kernel adds 127.0.0.1/8 and ::1).
+    let t = Instant::now();
     if req.namespaces & ns::NET != 0 {
         if let Err(e) = sys::interface_up("lo") {
             fail(
@@ -313,6 +355,7 @@ fn reaper(req: &Request, report_fd: BorrowedFd<'_>) -> ! {
                 ),
             );
         }
+        trace.done(Step::LoopbackUp, "lo", t);
     }
     // 6. The hostname.
     if req.namespaces & ns::UTS != 0 {
@@ -340,9 +383,11 @@ fn reaper(req: &Request, report_fd: BorrowedFd<'_>) -> ! {
         Err(e) => fail(report, step_err(Step::Fork, "fork", None, e as i32)),
     };
     let end = watch(req, report_fd, &sfd, child);
-    if !pid_ns {
-        kill_descendants();
-    }
+    let failed = match end {
+        End::Exited(k) => k != ExitKind::Code(0),
+        End::TimedOut => true,
+        End::Abandoned => false,
+    };
     let msg = match end {
         End::Exited(k) => Some(Report::Exit(k)),
         End::TimedOut => Some(Report::TimedOut {
@@ -352,6 +397,15 @@ fn reaper(req: &Request, report_fd: BorrowedFd<'_>) -> ! {
     };
     if let Some(msg) = msg {
         let _ = send(report, &msg);
+    }
+    // 8. Held for inspection (NS_TEST_HOLD): everything the test started
+    //    keeps running until the test thread lets go.
+    if failed && req.inspect.hold {
+        let _ = send(report, &Report::Held);
+        wait_until_abandoned(report_fd, &sfd);
+    }
+    if !pid_ns {
+        kill_descendants();
     }
     // With `pid`, this exit kills every process left in the namespace.
     sys::exit_now(0)
@@ -433,6 +487,47 @@ fn watch(req: &Request, report: BorrowedFd<'_>, sfd: &SignalFd, child: Pid) -> E
     }
 }
 
+/// Reaps children until the test thread closes its end of the report
+/// socket or the keeper dies.
+fn wait_until_abandoned(report: BorrowedFd<'_>, sfd: &SignalFd) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    loop {
+        let mut pfds = [
+            PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
+            PollFd::new(
+                report,
+                PollFlags::POLLIN | PollFlags::from_bits_retain(nix::libc::POLLRDHUP),
+            ),
+        ];
+        if poll(&mut pfds, PollTimeout::NONE).is_err() {
+            return;
+        }
+        if pfds[1].revents().is_some_and(|r| !r.is_empty()) {
+            return;
+        }
+        while let Ok(Some(info)) = sfd.read_signal() {
+            if ABANDON_SIGNALS.iter().any(|s| *s as u32 == info.ssi_signo) {
+                return;
+            }
+        }
+        while let Ok(s) = waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            if s == WaitStatus::StillAlive {
+                break;
+            }
+        }
+    }
+}
+
+/// "net mnt pid ..." for the namespace bits.
+fn namespace_names(bits: u32) -> String {
+    crate::sandbox::NAMES
+        .iter()
+        .filter(|(_, b)| bits & b != 0)
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Kills every remaining descendant: orphans are re-parented to this
 /// process (a child subreaper), so repeat until none is left.
 fn kill_descendants() {
@@ -463,6 +558,7 @@ fn kill_descendants() {
 }
 
 fn payload(req: &Request, report: RawFd) -> ! {
+    sys::set_title(&format!("payload {}", req.inspect.label));
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
     // The environment the test thread had, adjusted to the sandbox.
     for (k, _) in std::env::vars_os() {
@@ -515,9 +611,11 @@ fn run_body(offset: u64, thread_name: &str, report: RawFd) -> ! {
     };
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
+    let code = if result == BodyResult::Passed { 0 } else { 101 };
     let _ = send(report, &Report::Body(result));
-    // `exit`, not `_exit`: exit handlers (coverage profiles) run.
-    std::process::exit(0)
+    // `exit`, not `_exit`: exit handlers (coverage profiles) run. 101 on
+    // failure, like libtest, so the reaper knows to hold a failed sandbox.
+    std::process::exit(code)
 }
 
 /// The panic payload as libtest would match it against `expected`.

@@ -48,6 +48,8 @@ pub mod diagnose;
 pub mod doctor;
 pub mod error;
 #[cfg(target_os = "linux")]
+pub mod inspect;
+#[cfg(target_os = "linux")]
 mod mount;
 mod outcome;
 #[cfg(target_os = "linux")]

@@ -19,7 +19,9 @@ use nix::sys::socket::{
 use crate::error::{signal_name, Error, SetupError, Step};
 use crate::outcome::Failure;
 use crate::private::{Body, Spec};
-use crate::protocol::{BodyResult, ExitKind, Payload, Report, Request, StdioLayout, MAX_MESSAGE};
+use crate::protocol::{
+    BodyResult, ExitKind, Inspect, Payload, Report, Request, StdioLayout, MAX_MESSAGE,
+};
 use crate::server::{FD_ENV, PARENT_ENV, ROLE_ENV, ROLE_SERVER};
 
 /// How long after its timeout a sandbox that has not ended is killed from
@@ -74,7 +76,9 @@ fn server() -> Result<Arc<ServerConn>, Error> {
         .spawn(move || {
             use std::os::unix::process::CommandExt;
             let mut cmd = std::process::Command::new("/proc/self/exe");
-            cmd.arg0("ns-test-fork-server")
+            cmd.arg0(crate::inspect::SERVER_ARGV0)
+                // Room for the titles sandbox processes show in `ps`.
+                .arg(" ".repeat(crate::inspect::TITLE_ROOM))
                 .env(ROLE_ENV, ROLE_SERVER)
                 .env(FD_ENV, server_end.as_raw_fd().to_string())
                 .env(PARENT_ENV, std::process::id().to_string())
@@ -116,6 +120,7 @@ pub(crate) struct Launched {
     out: Option<OwnedFd>,
     err: Option<OwnedFd>,
     timeout_ms: u64,
+    label: String,
 }
 
 /// Which stream a chunk of output came from.
@@ -174,6 +179,8 @@ pub(crate) fn launch(mut req: Request, stdio: StdioPlan) -> Result<Launched, Err
             req.stdio = StdioLayout::Full;
         }
     }
+    // Keep the `.init_array` entry that makes the fork server in the link.
+    std::hint::black_box(&crate::sys::BEFORE_MAIN);
     let bytes = req.encode();
     if bytes.len() > MAX_MESSAGE {
         return Err(Error::Lost {
@@ -212,6 +219,7 @@ pub(crate) fn launch(mut req: Request, stdio: StdioPlan) -> Result<Launched, Err
         out,
         err,
         timeout_ms: req.timeout_ms,
+        label: req.inspect.label,
     })
 }
 
@@ -321,6 +329,23 @@ pub(crate) fn collect(l: Launched, sink: &mut dyn FnMut(Stream, &[u8])) -> Colle
                         drain_until.get_or_insert(Instant::now() + DRAIN_GRACE);
                     }
                     Ok(n) => match Report::decode(&msg[..n]) {
+                        Ok(Report::Trace {
+                            step,
+                            detail,
+                            micros,
+                        }) => crate::inspect::print_trace(
+                            &l.label,
+                            Step::from_code(step),
+                            &detail,
+                            micros,
+                        ),
+                        Ok(Report::Held) => {
+                            let (_, reaper) = c.pids();
+                            crate::inspect::hold(&l.label, reaper.unwrap_or(0));
+                            // Closing our end releases the sandbox.
+                            report = None;
+                            drain_until.get_or_insert(Instant::now() + DRAIN_GRACE);
+                        }
                         Ok(r) => c.reports.push(r),
                         Err(_) => c.garbled = true,
                     },
@@ -467,6 +492,11 @@ fn body_request(spec: &Spec, body: Body) -> Result<Request, Error> {
         binds: default_binds(spec.manifest_dir, &[]),
         env: std::env::vars_os().collect(),
         stdio: StdioLayout::Merged,
+        inspect: Inspect {
+            label: test_name(spec),
+            hold: crate::inspect::hold_requested(&test_name(spec)),
+            trace: crate::inspect::trace_enabled(),
+        },
     })
 }
 

@@ -200,6 +200,20 @@ pub struct Request {
     /// Whether the stdin/stdout/stderr fds are attached (else `/dev/null`
     /// for stdin, and stderr shares stdout's fd).
     pub stdio: StdioLayout,
+    /// How the sandbox can be inspected.
+    pub inspect: Inspect,
+}
+
+/// Inspection settings of a sandbox (`NS_TEST_LOG`, `NS_TEST_HOLD`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inspect {
+    /// The name `ns-test ps` shows (the test name, or the program).
+    pub label: String,
+    /// Keep the sandbox alive after a failing test until the test thread
+    /// closes the report socket.
+    pub hold: bool,
+    /// Report each setup step with its duration.
+    pub trace: bool,
 }
 
 /// Which fds travel with a request, in `SCM_RIGHTS` order after the report
@@ -266,6 +280,9 @@ impl Request {
             StdioLayout::Split => 1,
             StdioLayout::Full => 2,
         });
+        e.str(&self.inspect.label)
+            .u8(self.inspect.hold as u8)
+            .u8(self.inspect.trace as u8);
         e.finish()
     }
 
@@ -325,6 +342,11 @@ impl Request {
                 })
             }
         };
+        let inspect = Inspect {
+            label: d.string("label")?,
+            hold: d.u8("hold")? != 0,
+            trace: d.u8("trace")? != 0,
+        };
         d.end("request end")?;
         Ok(Request {
             exe_id,
@@ -338,6 +360,7 @@ impl Request {
             binds,
             env,
             stdio,
+            inspect,
         })
     }
 }
@@ -412,6 +435,18 @@ pub enum Report {
         /// The timeout, in milliseconds.
         after_ms: u64,
     },
+    /// The test failed and its sandbox is held for inspection until the
+    /// test thread closes its end of the report socket.
+    Held,
+    /// A setup step finished (`NS_TEST_LOG=debug`).
+    Trace {
+        /// The step (a `crate::error::Step` code).
+        step: u8,
+        /// A detail, e.g. the path mounted.
+        detail: String,
+        /// How long it took, in microseconds.
+        micros: u64,
+    },
 }
 
 impl Report {
@@ -439,6 +474,16 @@ impl Report {
             Report::Exit(k) => encode_exit(b'X', k),
             Report::ReaperExit(k) => encode_exit(b'Y', k),
             Report::TimedOut { after_ms } => Encoder::new(b'T').u64(*after_ms).finish(),
+            Report::Held => Encoder::new(b'h').finish(),
+            Report::Trace {
+                step,
+                detail,
+                micros,
+            } => Encoder::new(b't')
+                .u8(*step)
+                .str(detail)
+                .u64(*micros)
+                .finish(),
         }
     }
 
@@ -467,6 +512,12 @@ impl Report {
             b'Y' => Report::ReaperExit(decode_exit(&mut d)?),
             b'T' => Report::TimedOut {
                 after_ms: d.u64("timeout")?,
+            },
+            b'h' => Report::Held,
+            b't' => Report::Trace {
+                step: d.u8("step")?,
+                detail: d.string("detail")?,
+                micros: d.u64("micros")?,
             },
             _ => return Err(DecodeError { what: "report tag" }),
         };
@@ -521,6 +572,11 @@ mod tests {
             binds: vec!["/src/x".into(), "/t".into()],
             env: vec![("A".into(), "1".into())],
             stdio: StdioLayout::Split,
+            inspect: Inspect {
+                label: "a::b".into(),
+                hold: true,
+                trace: false,
+            },
         };
         assert_eq!(Request::decode(&r.encode()), Ok(r.clone()));
         let e = Request {
@@ -556,6 +612,12 @@ mod tests {
             }),
             Report::ReaperExit(ExitKind::Code(0)),
             Report::TimedOut { after_ms: 10 },
+            Report::Held,
+            Report::Trace {
+                step: 2,
+                detail: "/usr".into(),
+                micros: 12,
+            },
         ] {
             assert_eq!(Report::decode(&r.encode()), Ok(r));
         }

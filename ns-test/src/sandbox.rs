@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::parent::{self, Stream};
 use crate::private::ns;
-use crate::protocol::{ExitKind, Payload, Report, Request, StdioLayout};
+use crate::protocol::{ExitKind, Inspect, Payload, Report, Request, StdioLayout};
 
 /// A set of namespaces. The user namespace is always part of it: it is what
 /// lets an unprivileged user create the others.
@@ -230,6 +230,11 @@ impl Sandbox {
             binds,
             env,
             stdio: StdioLayout::Merged,
+            inspect: Inspect {
+                label: cmd.get_program().to_string_lossy().into_owned(),
+                hold: false,
+                trace: crate::inspect::trace_enabled(),
+            },
         })
     }
 

@@ -55,6 +55,7 @@ pub(crate) fn maybe_serve() {
 }
 
 fn serve(sock: OwnedFd) -> ! {
+    sys::set_title("server");
     // Keepers are reaped by the kernel; nobody waits for them here.
     sys::set_signal_ignored(Signal::SIGCHLD, true);
     // As after Rust's runtime start-up: a write to a closed pipe is an

@@ -41,16 +41,90 @@ pub fn body_at(offset: u64) -> Body {
 
 /// Runs before `main` in every process of an executable that links
 /// `ns_test`. In the fork server (an environment variable says so) it
-/// never returns; everywhere else it returns at once.
-extern "C" fn before_main() {
+/// never returns; everywhere else it returns at once. glibc passes `main`'s
+/// arguments to `.init_array` functions; the server keeps where its
+/// second argument lies, to title the sandbox processes it forks.
+extern "C" fn before_main(
+    argc: std::ffi::c_int,
+    argv: *const *mut std::ffi::c_char,
+    _envp: *const *const std::ffi::c_char,
+) {
+    if std::env::var_os(crate::server::ROLE_ENV).is_some() {
+        remember_title_area(argc, argv);
+    }
     crate::server::maybe_serve();
+}
+
+/// Where the fork server's second argument lies: the bytes a sandbox
+/// process overwrites with its title, which `/proc/PID/cmdline` shows.
+static TITLE_AREA: std::sync::atomic::AtomicPtr<u8> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+static TITLE_LEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[cfg(target_env = "gnu")]
+fn remember_title_area(argc: std::ffi::c_int, argv: *const *mut std::ffi::c_char) {
+    use std::sync::atomic::Ordering;
+    if argc < 2 || argv.is_null() {
+        return;
+    }
+    // SAFETY: glibc calls `.init_array` functions with main's argc and
+    // argv: `argv` holds `argc` valid pointers to NUL-terminated strings
+    // that live as long as the process.
+    let (arg0, arg1) = unsafe { (*argv, *argv.add(1)) };
+    if arg0.is_null() || arg1.is_null() {
+        return;
+    }
+    // SAFETY: both are NUL-terminated strings (see above).
+    let (name, area) = unsafe {
+        (
+            std::ffi::CStr::from_ptr(arg0),
+            std::ffi::CStr::from_ptr(arg1),
+        )
+    };
+    if name.to_bytes() != crate::inspect::SERVER_ARGV0.as_bytes() {
+        return;
+    }
+    TITLE_LEN.store(area.to_bytes().len(), Ordering::SeqCst);
+    TITLE_AREA.store(arg1.cast::<u8>(), Ordering::SeqCst);
+}
+
+#[cfg(not(target_env = "gnu"))]
+fn remember_title_area(_argc: std::ffi::c_int, _argv: *const *mut std::ffi::c_char) {
+    // Other libcs do not pass main's arguments to `.init_array` functions:
+    // sandboxes keep the server's title.
+}
+
+/// Shows `title` as this process's second argument in `/proc/PID/cmdline`
+/// (cut to the room the server reserved). Only single-threaded processes
+/// forked by the fork server call it.
+pub fn set_title(title: &str) {
+    use std::sync::atomic::Ordering;
+    let area = TITLE_AREA.load(Ordering::SeqCst);
+    let len = TITLE_LEN.load(Ordering::SeqCst);
+    if area.is_null() || len == 0 {
+        return;
+    }
+    let bytes = title.as_bytes();
+    let n = bytes.len().min(len);
+    // SAFETY: `area` points to the `len` bytes of the server's second
+    // argument plus its NUL (see `remember_title_area`); this process is a
+    // fork with its own copy, single-threaded, and nothing else reads or
+    // writes that memory. The final NUL stays in place.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), area, n);
+        std::ptr::write_bytes(area.add(n), 0, len - n);
+    }
 }
 
 /// The `.init_array` entry for [`before_main`]; glibc and musl call each
 /// entry before `main`, while the process is still single-threaded.
 #[used]
 #[link_section = ".init_array"]
-pub static BEFORE_MAIN: extern "C" fn() = before_main;
+pub static BEFORE_MAIN: extern "C" fn(
+    std::ffi::c_int,
+    *const *mut std::ffi::c_char,
+    *const *const std::ffi::c_char,
+) = before_main;
 
 /// `fork()` in a process that is single-threaded (the fork server and the
 /// sandbox processes it creates), so the child may run ordinary Rust code.

@@ -22,13 +22,107 @@ mod linux {
     const USAGE: &str = "\
 usage: ns-test run [NAMESPACES] [--hostname NAME] [--timeout 10s] -- CMD [ARGS...]
        ns-test doctor [--json]
+       ns-test ps [--json]
+       ns-test enter <TEST-NAME|PID> [-- CMD [ARGS...]]
 
 run     runs CMD in fresh, unprivileged namespaces, as #[ns_test] runs a test.
         NAMESPACES: --user --net --mnt --pid --ipc --uts --cgroup --time --all
         (none given = all)
 doctor  checks, feature by feature, whether this host can run #[ns_test]
         tests, and says what to change where it cannot; exits 1 when a core
-        feature fails";
+        feature fails
+ps      lists your live sandboxes: reaper pid, age, test, namespaces (inodes)
+enter   runs a shell (or CMD) inside a live sandbox, with all its
+        namespaces and its root, as nsenter would, without root";
+
+    fn ps(args: &[String]) -> Result<ExitCode, String> {
+        let json = match args {
+            [] => false,
+            [j] if j == "--json" => true,
+            _ => return Err(format!("unknown ps option {args:?}\n{USAGE}")),
+        };
+        let all = ns_test::inspect::live_sandboxes();
+        if json {
+            let rows: Vec<String> = all
+                .iter()
+                .map(|s| {
+                    let ns: Vec<String> = s
+                        .namespaces
+                        .iter()
+                        .map(|(k, i)| format!("\"{k}\":{i}"))
+                        .collect();
+                    format!(
+                        "{{\"pid\":{},\"test\":{:?},\"age_secs\":{},\"namespaces\":{{{}}}}}",
+                        s.pid,
+                        s.label,
+                        s.age_secs,
+                        ns.join(",")
+                    )
+                })
+                .collect();
+            println!("[{}]", rows.join(","));
+        } else {
+            println!("{:>8} {:>6}  {:<40} NAMESPACES", "PID", "AGE", "TEST");
+            for s in &all {
+                let ns: Vec<String> = s
+                    .namespaces
+                    .iter()
+                    .map(|(k, i)| format!("{k}:{i}"))
+                    .collect();
+                println!(
+                    "{:>8} {:>5}s  {:<40} {}",
+                    s.pid,
+                    s.age_secs,
+                    s.label,
+                    ns.join(" ")
+                );
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
+    fn enter(args: &[String]) -> Result<ExitCode, String> {
+        let (target, cmd) = match args.split_first() {
+            Some((t, rest)) => match rest.split_first() {
+                None => (t, Vec::new()),
+                Some((dd, cmd)) if dd == "--" => (t, cmd.to_vec()),
+                Some(_) => return Err(format!("expected `--` before the command\n{USAGE}")),
+            },
+            None => return Err(format!("enter needs a test name or pid\n{USAGE}")),
+        };
+        let sandbox = ns_test::inspect::find_sandbox(target)?;
+        // Open every namespace first, then join the user namespace (which
+        // grants the capabilities to join the rest), then the others.
+        let mut fds = Vec::new();
+        for kind in ns_test::inspect::NS_KINDS {
+            if !sandbox.namespaces.iter().any(|(k, _)| k == kind) {
+                continue;
+            }
+            let path = format!("/proc/{}/ns/{kind}", sandbox.pid);
+            let f = std::fs::File::open(&path).map_err(|e| format!("opening {path}: {e}"))?;
+            fds.push((kind, f));
+        }
+        for (kind, f) in &fds {
+            nix::sched::setns(f, nix::sched::CloneFlags::empty())
+                .map_err(|e| format!("joining the sandbox's {kind} namespace: setns => {e}"))?;
+        }
+        std::env::set_current_dir("/").map_err(|e| format!("chdir /: {e}"))?;
+        let mut command = match cmd.split_first() {
+            Some((prog, rest)) => {
+                let mut c = Command::new(prog);
+                c.args(rest);
+                c
+            }
+            None => Command::new(std::env::var("SHELL").unwrap_or_else(|_| "/bin/sh".into())),
+        };
+        // The child is created in the sandbox's PID namespace.
+        let status = command
+            .status()
+            .map_err(|e| format!("running {:?} in the sandbox: {e}", command.get_program()))?;
+        Ok(ExitCode::from(
+            status.code().unwrap_or(1).clamp(0, 255) as u8
+        ))
+    }
 
     fn doctor(args: &[String]) -> Result<ExitCode, String> {
         let json = match args {
@@ -146,6 +240,8 @@ doctor  checks, feature by feature, whether this host can run #[ns_test]
         let result = match args.first().map(String::as_str) {
             Some("run") => run(&args[1..]),
             Some("doctor") => doctor(&args[1..]),
+            Some("ps") => ps(&args[1..]),
+            Some("enter") => enter(&args[1..]),
             Some("__probe") => return probe(&args[1..]),
             Some("-h" | "--help" | "help") | None => {
                 println!("{USAGE}");
