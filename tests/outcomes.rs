@@ -232,6 +232,22 @@ fn fault_binary_garbage_without_final_newline() {
 
 #[ns_test]
 #[ignore = "fault"]
+fn fault_closes_every_descriptor_it_did_not_open() {
+    if !armed() {
+        return;
+    }
+    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2)
+        .collect();
+    for fd in fds {
+        let _ = nix::unistd::close(fd);
+    }
+}
+
+#[ns_test]
+#[ignore = "fault"]
 fn fault_neighbour_passes() {}
 
 /// Normalises libtest output: sorted result lines, no timings, thread ids

@@ -211,6 +211,77 @@ mod tests {
         assert!(s.contains("apparmor_restrict_unprivileged_userns=0"), "{s}");
     }
 
+    /// Every message, for the host conditions this machine cannot
+    /// reproduce (AppArmor, the Debian sysctl, WSL1) and those it can.
+    #[test]
+    fn messages_for_each_host_condition() {
+        let cases: Vec<(&str, SetupError, HostFacts)> = vec![
+            (
+                "EINVAL: no user namespaces in this kernel",
+                err(Step::CreateNamespaces, EINVAL),
+                HostFacts::default(),
+            ),
+            (
+                "ENOSPC: limit exhausted",
+                err(Step::CreateNamespaces, ENOSPC),
+                HostFacts {
+                    max_user_namespaces: Some(15000),
+                    ..HostFacts::default()
+                },
+            ),
+            (
+                "ENOSPC: limit 0",
+                err(Step::CreateNamespaces, ENOSPC),
+                HostFacts {
+                    max_user_namespaces: Some(0),
+                    ..HostFacts::default()
+                },
+            ),
+            (
+                "EPERM: Debian sysctl",
+                err(Step::CreateNamespaces, EPERM),
+                HostFacts {
+                    unprivileged_userns_clone: Some(0),
+                    ..HostFacts::default()
+                },
+            ),
+            (
+                "EPERM: seccomp",
+                err(Step::CreateNamespaces, EPERM),
+                HostFacts {
+                    seccomp: Some(2),
+                    ..HostFacts::default()
+                },
+            ),
+            (
+                "EPERM after create: AppArmor",
+                err(Step::WriteUidMap, EPERM),
+                HostFacts {
+                    apparmor_restrict: Some(1),
+                    ..HostFacts::default()
+                },
+            ),
+            (
+                "EACCES mounting after create: AppArmor",
+                err(Step::MountTmpfs, EACCES),
+                HostFacts {
+                    apparmor_restrict: Some(1),
+                    ..HostFacts::default()
+                },
+            ),
+            (
+                "EPERM: masked /proc",
+                err(Step::MountProc, EPERM),
+                HostFacts::default(),
+            ),
+        ];
+        let text: Vec<String> = cases
+            .into_iter()
+            .map(|(name, e, h)| format!("## {name}\n{e}\n{}", hint_with(&e, &h)))
+            .collect();
+        insta::assert_snapshot!(text.join("\n\n"));
+    }
+
     #[test]
     fn host_limits_are_skippable_but_test_problems_are_not() {
         assert!(is_host_limit(&err(Step::CreateNamespaces, ENOSPC)));

@@ -105,8 +105,10 @@ pub fn hold(test: &str, reaper: i32) {
     let _ = std::io::stderr().write_all(format!("ns-test: released {test}\n").as_bytes());
 }
 
-/// Waits until a line arrives on stdin or `limit` passes; an stdin at end
-/// of file (e.g. `/dev/null`) waits the whole limit.
+/// Waits until a line arrives on stdin, its writer goes away (a pipe at
+/// end of file: whoever would press Enter is gone), or `limit` passes. A
+/// stdin that is always at end of file (`/dev/null`, as under nextest)
+/// waits the whole limit.
 fn wait_for_enter(limit: Duration) {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     use std::os::fd::AsFd;
@@ -131,6 +133,7 @@ fn wait_for_enter(limit: Duration) {
             Ok(_) => {
                 let mut line = String::new();
                 match stdin.read_line(&mut line) {
+                    Ok(0) if stdin_is_a_pipe() => return,
                     Ok(0) | Err(_) => stdin_open = false,
                     Ok(_) => return,
                 }
@@ -138,6 +141,13 @@ fn wait_for_enter(limit: Duration) {
             Err(_) => stdin_open = false,
         }
     }
+}
+
+fn stdin_is_a_pipe() -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata("/proc/self/fd/0")
+        .map(|m| m.file_type().is_fifo() || m.file_type().is_socket())
+        .unwrap_or(false)
 }
 
 /// A live sandbox, as `ns-test ps` lists it.

@@ -610,8 +610,8 @@ pub(crate) fn verdict(c: &Collected, timeout_ms: u64) -> Verdict {
             Verdict::Failed(format!("test {}", describe_exit(k)))
         }
         (None, Some(ExitKind::Code(c))) => Verdict::Failed(format!(
-            "test process exited with code {c} before reporting a result \
-             (std::process::exit or similar in the test?)"
+            "test process exited with code {c} without reporting a result \
+             (did the test call std::process::exit, or close descriptors it did not open?)"
         )),
         (Some(BodyResult::Passed), None) | (None, None) => Verdict::Failed(match reaper {
             Some(k) => format!(

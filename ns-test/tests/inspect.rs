@@ -24,13 +24,24 @@ fn ns_test_cmd(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Kills the victim test process if the check fails half-way, so no held
+/// sandbox outlives this test.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn alive(pid: &str) -> bool {
     std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| !c.is_empty())
 }
 
 #[test]
 fn a_held_failing_test_can_be_listed_entered_and_released() {
-    let mut victim = Command::new(std::env::current_exe().unwrap())
+    let victim = Command::new(std::env::current_exe().unwrap())
         .args(["--ignored", "--exact", "held_victim"])
         .env("NS_TEST_INSPECT", "1")
         .env("NS_TEST_HOLD", "always")
@@ -40,7 +51,8 @@ fn a_held_failing_test_can_be_listed_entered_and_released() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = BufReader::new(victim.stderr.take().unwrap());
+    let mut victim = KillOnDrop(victim);
+    let mut stderr = BufReader::new(victim.0.stderr.take().unwrap());
     let mut held_at = String::new();
     let mut line = String::new();
     while stderr.read_line(&mut line).unwrap() > 0 {
@@ -64,7 +76,7 @@ fn a_held_failing_test_can_be_listed_entered_and_released() {
     let script = "cat /proc/sys/kernel/hostname; \
                   tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '; \
                   cat /tmp/marker";
-    let seen = ns_test_cmd(&["enter", "held_victim", "--", "sh", "-c", script]);
+    let seen = ns_test_cmd(&["enter", &held_at, "--", "sh", "-c", script]);
     assert!(seen.status.success(), "{seen:?}");
     assert_eq!(
         String::from_utf8_lossy(&seen.stdout),
@@ -86,8 +98,8 @@ fn a_held_failing_test_can_be_listed_entered_and_released() {
 
     // Enter releases it; the test then fails as it should, and the sandbox
     // is gone.
-    victim.stdin.take().unwrap().write_all(b"\n").unwrap();
-    let status = victim.wait().unwrap();
+    victim.0.stdin.take().unwrap().write_all(b"\n").unwrap();
+    let status = victim.0.wait().unwrap();
     assert!(!status.success());
     let start = Instant::now();
     while alive(&held_at) && start.elapsed() < Duration::from_secs(2) {
@@ -98,7 +110,7 @@ fn a_held_failing_test_can_be_listed_entered_and_released() {
         "sandbox {held_at} still alive after release"
     );
     let ps = ns_test_cmd(&["ps", "--json"]);
-    assert!(!String::from_utf8_lossy(&ps.stdout).contains("held_victim"));
+    assert!(!String::from_utf8_lossy(&ps.stdout).contains(&format!("\"pid\":{held_at},")));
 }
 
 #[ns_test(net, mnt)]
