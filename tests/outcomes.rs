@@ -159,9 +159,8 @@ fn fault_blocked_in_a_syscall() {
     let _ = l.accept();
 }
 
-#[ns_test]
-#[ignore = "fault"]
-fn fault_starts_a_daemon_and_passes() {
+/// Starts a daemon (new session, parent gone) carrying the driver's token.
+fn start_daemon() {
     if !armed() {
         return;
     }
@@ -173,18 +172,16 @@ fn fault_starts_a_daemon_and_passes() {
     assert!(out.status.success());
 }
 
+#[ns_test]
+#[ignore = "fault"]
+fn fault_starts_a_daemon_and_passes() {
+    start_daemon();
+}
+
 #[ns_test(net)]
 #[ignore = "fault"]
 fn fault_starts_a_daemon_without_pid_namespace() {
-    if !armed() {
-        return;
-    }
-    let token = std::env::var("NS_TEST_FAULT_TOKEN").unwrap();
-    let out = Command::new(common::sleeper())
-        .args([&token, "--daemon"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    start_daemon();
 }
 
 #[ns_test]

@@ -8,6 +8,10 @@
 //! macros never see. Emitting another `#[test]` would register the test
 //! twice (`cargo test -- --list` shows it twice, and it runs twice).
 //!
+//! test-case's `#[test_case(...)]` does the same one step removed: it
+//! copies `#[ns_test]` onto each case function it generates and puts a
+//! `#[test]` *above* it, so that `#[test]` is never in the tokens either.
+//!
 //! The one place the `#[test]` can still be seen is the source file itself,
 //! so this module reads it back: it finds the attribute being expanded at
 //! the call site's line and column, checks that the text there is that
@@ -29,21 +33,50 @@ pub(crate) struct Above {
     /// The built-in `#[test]` is written above `#[ns_test]`, so it has been
     /// expanded and has registered the function already.
     pub(crate) std_test: bool,
+    /// test-case's `#[test_case(...)]` (or `#[test_matrix(...)]`) is
+    /// written above `#[ns_test]`: the function being expanded is one of its
+    /// cases, which it registers with a `#[test]` above `#[ns_test]` unless
+    /// the case is `async` (then a runtime attribute below registers it).
+    pub(crate) test_case: bool,
 }
 
 impl Above {
     /// Looks at the source around the attribute being expanded. Only
     /// meaningful inside a procedural macro invocation.
     pub(crate) fn call_site() -> Above {
+        above_at(Span::call_site()).unwrap_or_default()
+    }
+
+    /// What the attributes written above `#[ns_test]`, nearest first, say.
+    fn of(attrs: &[Option<Attr<'_>>]) -> Above {
+        let paths: Vec<&Attr<'_>> = attrs.iter().flatten().collect();
+        let rstest = paths.iter().any(|a| a.segments.last() == Some(&"rstest"));
         Above {
-            std_test: std_test_above(Span::call_site()).unwrap_or(false),
+            std_test: paths
+                .iter()
+                .any(|a| a.bare && is_std_test(a.leading_colon, &a.segments)),
+            test_case: paths
+                .iter()
+                .any(|a| is_test_case_generator(&a.segments, rstest)),
         }
     }
 }
 
-/// `Some(true)` when a built-in `#[test]` is among the attributes written
-/// immediately before `span`; `None` when that cannot be known.
-fn std_test_above(span: Span) -> Option<bool> {
+/// Whether an attribute path names test-case's case generators. A bare
+/// `#[case]` is test-case's (`use test_case::case`) unless `#[rstest]` is
+/// there too: rstest's `#[case]` never reaches `#[ns_test]` registered.
+pub(crate) fn is_test_case_generator(segments: &[&str], rstest: bool) -> bool {
+    match segments {
+        ["test_case" | "test_matrix"] => true,
+        ["test_case", "test_case" | "case" | "test_matrix"] => true,
+        ["case"] => !rstest,
+        _ => false,
+    }
+}
+
+/// What the attributes written immediately before `span` say; `None` when
+/// they cannot be known.
+fn above_at(span: Span) -> Option<Above> {
     let text = span.source_text()?;
     let start = span.start();
     if start.line == 0 {
@@ -55,12 +88,7 @@ fn std_test_above(span: Span) -> Option<bool> {
     if !source.get(offset..)?.starts_with(&text) {
         return None;
     }
-    Some(
-        attribute_paths_before(&source[..offset])
-            .iter()
-            .flatten()
-            .any(|(leading_colon, segments)| is_std_test(*leading_colon, segments)),
-    )
+    Some(Above::of(&attribute_paths_before(&source[..offset])))
 }
 
 fn read(path: &Path) -> Option<String> {
@@ -83,14 +111,22 @@ fn offset_of(source: &str, line: usize, column: usize) -> Option<usize> {
     }
 }
 
-/// The path of an attribute: leading `::` or not, then its segments.
-type AttrPath<'a> = (bool, Vec<&'a str>);
+/// An attribute as written: its path, and whether that is all of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Attr<'a> {
+    /// Written with a leading `::`.
+    leading_colon: bool,
+    /// The path's segments.
+    segments: Vec<&'a str>,
+    /// Nothing follows the path (`#[test]`, not `#[test_case(1)]`).
+    bare: bool,
+}
 
 /// The outer attributes written immediately before the end of `prefix`,
-/// nearest first: `Some(path)` for a bare path (`#[test]`), `None` for any
-/// other attribute (`#[should_panic(expected = "..")]`). Comments, doc
-/// comments and whitespace between them are skipped.
-fn attribute_paths_before(prefix: &str) -> Vec<Option<AttrPath<'_>>> {
+/// nearest first: `Some(attr)` when it starts with a path (`#[test]`,
+/// `#[test_case(1)]`), `None` otherwise. Comments, doc comments and
+/// whitespace between them are skipped.
+fn attribute_paths_before(prefix: &str) -> Vec<Option<Attr<'_>>> {
     let tokens = lex(prefix);
     let mut paths = Vec::new();
     let mut end = tokens.len();
@@ -126,8 +162,8 @@ fn matching_open(tokens: &[Token<'_>]) -> Option<usize> {
     None
 }
 
-/// `[::]segment(::segment)*`, or `None`.
-fn path_of<'a>(tokens: &[Token<'a>]) -> Option<AttrPath<'a>> {
+/// `[::]segment(::segment)*`, then anything (`(...)`, `= ...`), or `None`.
+fn path_of<'a>(tokens: &[Token<'a>]) -> Option<Attr<'a>> {
     let (leading_colon, mut rest) = match tokens {
         [Token::Punct(':'), Token::Punct(':'), rest @ ..] => (true, rest),
         _ => (false, tokens),
@@ -142,8 +178,14 @@ fn path_of<'a>(tokens: &[Token<'a>]) -> Option<AttrPath<'a>> {
             _ => return None,
         }
         match rest {
-            [] => return Some((leading_colon, segments)),
             [Token::Punct(':'), Token::Punct(':'), tail @ ..] => rest = tail,
+            [] | [Token::Punct('(' | '[' | '{' | '='), ..] => {
+                return Some(Attr {
+                    leading_colon,
+                    segments,
+                    bare: rest.is_empty(),
+                })
+            }
             _ => return None,
         }
     }
@@ -305,14 +347,47 @@ fn skip_raw_string(bytes: &[u8], mut i: usize, hashes: usize) -> usize {
 mod tests {
     use super::*;
 
+    /// What the attributes right before the last `#[ns_test` in `source`
+    /// say.
+    fn above(source: &str) -> Above {
+        let offset = source.rfind("#[ns_test").expect("marker");
+        Above::of(&attribute_paths_before(&source[..offset]))
+    }
+
     /// Whether a std `#[test]` is written right before the last
     /// `#[ns_test` in `source`.
     fn test_above(source: &str) -> bool {
-        let offset = source.rfind("#[ns_test").expect("marker");
-        attribute_paths_before(&source[..offset])
-            .iter()
-            .flatten()
-            .any(|(colon, segments)| is_std_test(*colon, segments))
+        above(source).std_test
+    }
+
+    #[test]
+    fn finds_test_case_above() {
+        for source in [
+            "#[test_case(1)]\n#[ns_test]\nfn f(x: u8) {}",
+            "#[test_case(1 => 2; \"one\")]\n#[test_case(2)]\n#[ns_test(net)]",
+            "#[test_case::test_case(1)]\n#[ns_test]",
+            "#[::test_case::case(1)]\n#[ns_test]",
+            "#[case(1)]\n#[ns_test]",
+            "#[test_matrix([1, 2], [3])]\n#[ns_test]",
+        ] {
+            assert_eq!(
+                above(source),
+                Above {
+                    std_test: false,
+                    test_case: true
+                },
+                "{source}"
+            );
+        }
+        for source in [
+            "#[rstest]\n#[case(1)]\n#[ns_test]",
+            "#[rstest::rstest]\n#[case::one(1)]\n#[ns_test]",
+            "#[test]\n#[ns_test]",
+            "#[test_case]\nfn g() {}\n#[ns_test]",
+            "#[tokio::test]\n#[ns_test]",
+        ] {
+            assert!(!above(source).test_case, "{source}");
+        }
     }
 
     #[test]

@@ -13,15 +13,19 @@
 
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
-use syn::parse::{Parse, ParseStream};
+use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{parenthesized, token, Expr, ExprLit, Ident, Lit, LitStr, Token};
+use syn::{parenthesized, token, Expr, ExprLit, Ident, Lit, LitInt, LitStr, Token};
 
 use crate::diag::Errors;
+use crate::options::{
+    self, Clock, ClockOffset, EnvEntry, Identity, Limits, Mount, MountKind, TimeOffsets,
+};
 
 /// Every key the attribute accepts, in the order error messages list them.
 pub(crate) const KEYS: &[&str] = &[
     "user", "net", "mnt", "pid", "ipc", "uts", "cgroup", "time", "all", "hostname", "timeout",
+    "uid", "gid", "bind", "bind_rw", "tmpfs", "env", "memory", "pids", "cpu",
 ];
 
 /// `HOST_NAME_MAX` on Linux.
@@ -132,6 +136,16 @@ pub(crate) struct Args {
     pub(crate) hostname: Option<String>,
     /// `timeout = "..."`, in milliseconds; never zero.
     pub(crate) timeout_ms: Option<u64>,
+    /// `uid = N` (and `gid = N`): who the test body runs as.
+    pub(crate) identity: Option<Identity>,
+    /// `bind`, `bind_rw`, `tmpfs`, in source order; targets distinct.
+    pub(crate) mounts: Vec<Mount>,
+    /// `env(KEY = "value", ...)`, in source order; keys distinct.
+    pub(crate) env: Vec<(String, String)>,
+    /// `memory`, `pids`, `cpu`.
+    pub(crate) limits: Limits,
+    /// `time(monotonic = "...", boottime = "...")`.
+    pub(crate) time_offsets: Option<TimeOffsets>,
 }
 
 impl Args {
@@ -151,6 +165,13 @@ impl Args {
         let mut all = false;
         let mut hostname: Option<(String, Span)> = None;
         let mut timeout_ms = None;
+        let mut uid: Option<u32> = None;
+        let mut gid: Option<(u32, Span)> = None;
+        let mut mounts: Vec<Mount> = Vec::new();
+        let mut mount_keys: Vec<(Span, String)> = Vec::new();
+        let mut env: Vec<(String, String)> = Vec::new();
+        let mut limits = Limits::default();
+        let mut time_offsets = None;
 
         for arg in &list.args {
             let key = arg.key.unraw().to_string();
@@ -159,7 +180,14 @@ impl Args {
                 continue;
             }
             if seen.contains(&key) {
-                errors.at(arg.key.span(), format!("`{key}` set multiple times"));
+                let hint = match key.as_str() {
+                    "bind" | "bind_rw" | "tmpfs" => {
+                        format!("; list several in one: `{key}(\"...\", \"...\")`")
+                    }
+                    "env" => "; list every variable in one: `env(A = \"1\", B = \"2\")`".to_owned(),
+                    _ => String::new(),
+                };
+                errors.at(arg.key.span(), format!("`{key}` set multiple times{hint}"));
                 continue;
             }
             seen.push(key.clone());
@@ -186,6 +214,104 @@ impl Args {
                         }
                     }
                 }
+                "uid" | "gid" => {
+                    let example = format!("{key} = 1000");
+                    if let Some(lit) = errors.take(arg.int(&example)) {
+                        match lit.base10_parse::<u64>().map_err(|e| e.to_string()).and_then(|n| options::check_id(&key, n)) {
+                            Ok(id) if key == "uid" => uid = Some(id),
+                            Ok(id) => gid = Some((id, arg.key.span())),
+                            Err(message) => errors.at(lit.span(), message),
+                        }
+                    }
+                }
+                "bind" | "bind_rw" | "tmpfs" => {
+                    let kind = match key.as_str() {
+                        "bind" => MountKind::Bind,
+                        "bind_rw" => MountKind::BindRw,
+                        _ => MountKind::Tmpfs,
+                    };
+                    for lit in errors.take(arg.strings(kind.example())).unwrap_or_default() {
+                        match options::parse_mount(kind, &lit.value()) {
+                            Ok(mount) => {
+                                if let Some(earlier) = mounts.iter().find(|m| m.target == mount.target) {
+                                    errors.at(
+                                        lit.span(),
+                                        format!(
+                                            "`{}` is mounted twice (by `{}` too); give each mount its own target",
+                                            mount.target,
+                                            earlier.kind.key()
+                                        ),
+                                    );
+                                } else {
+                                    mounts.push(mount);
+                                }
+                            }
+                            Err(message) => errors.at(lit.span(), message),
+                        }
+                    }
+                    mount_keys.push((arg.key.span(), key.clone()));
+                }
+                "env" => {
+                    let entries: Vec<EnvEntry> = errors
+                        .take(arg.list(r#"env(RUST_LOG = "debug")"#))
+                        .unwrap_or_default();
+                    for entry in entries {
+                        let (name, span) = entry.key;
+                        let value = options::string_literal(&entry.value, || {
+                            format!("the value of `{name}` must be a string literal, e.g. `{name} = \"1\"`")
+                        });
+                        let Some(value) = errors.take(value) else {
+                            continue;
+                        };
+                        if let Err(message) = options::check_env_key(&name) {
+                            errors.at(span, message);
+                        } else if env.iter().any(|(k, _)| *k == name) {
+                            errors.at(span, format!("`{name}` set multiple times in `env`"));
+                        } else if value.value().contains('\0') {
+                            errors.at(value.span(), format!("the value of `{name}` contains a NUL byte"));
+                        } else {
+                            env.push((name, value.value()));
+                        }
+                    }
+                }
+                "memory" => {
+                    if let Some(lit) = errors.take(arg.string(r#"memory = "64M""#)) {
+                        match options::parse_memory(&lit.value()) {
+                            Ok(bytes) => limits.memory_bytes = Some(bytes),
+                            Err(message) => errors.at(lit.span(), message),
+                        }
+                    }
+                }
+                "pids" => {
+                    if let Some(lit) = errors.take(arg.int("pids = 64")) {
+                        match lit.base10_parse::<u64>().map_err(|e| e.to_string()).and_then(options::check_pids) {
+                            Ok(n) => limits.pids = Some(n),
+                            Err(message) => errors.at(lit.span(), message),
+                        }
+                    }
+                }
+                "cpu" => {
+                    if let Some(lit) = errors.take(arg.string(r#"cpu = "50%""#)) {
+                        match options::parse_cpu(&lit.value()) {
+                            Ok(percent) => limits.cpu_percent = Some(percent),
+                            Err(message) => errors.at(lit.span(), message),
+                        }
+                    }
+                }
+                "time" => match &arg.value {
+                    ArgValue::Flag => listed.push(Namespace::Time),
+                    ArgValue::List { .. } => {
+                        listed.push(Namespace::Time);
+                        let entries: Vec<ClockOffset> = errors
+                            .take(arg.list(r#"time(monotonic = "+30d")"#))
+                            .unwrap_or_default();
+                        time_offsets = Some(clock_offsets(entries, &mut errors));
+                    }
+                    ArgValue::Assign { eq, value } => errors.push(syn::Error::new_spanned(
+                        quote::quote!(#eq #value),
+                        r#"`time` takes no value; write `time`, or `time(monotonic = "+30d", boottime = "+1h")` to move its clocks"#,
+                    )),
+                },
                 namespace => {
                     if let Some(ns) = Namespace::from_key(namespace) {
                         if errors.take(arg.flag()).is_some() {
@@ -210,11 +336,37 @@ impl Args {
                 );
             }
         }
+        if !namespaces.contains(Namespace::Mnt) {
+            for (span, key) in &mount_keys {
+                errors.at(
+                    *span,
+                    format!(
+                        "`{key}` needs the mount namespace: add `mnt` to the list (or use `all`)"
+                    ),
+                );
+            }
+        }
+        if let (Some((_, key)), None) = (&gid, uid) {
+            errors.at(
+                *key,
+                "`gid` needs `uid`: the test runs as root unless `uid = N` is set too",
+            );
+        }
+        // Targets are mounted parents first, so a bind can land in a tmpfs.
+        mounts.sort_by_key(|m| m.target.matches('/').count());
 
         errors.finish(Args {
             namespaces,
             hostname: hostname.map(|(name, _)| name),
             timeout_ms,
+            identity: uid.map(|uid| Identity {
+                uid,
+                gid: gid.map_or(uid, |(gid, _)| gid),
+            }),
+            mounts,
+            env,
+            limits,
+            time_offsets,
         })
     }
 }
@@ -261,7 +413,6 @@ pub(crate) enum ArgValue {
         /// The parentheses.
         paren: token::Paren,
         /// The tokens inside them.
-        #[allow(dead_code)] // Read by the first key that takes a list.
         tokens: TokenStream,
     },
 }
@@ -329,6 +480,114 @@ impl Arg {
     }
 }
 
+impl Arg {
+    /// The integer literal of `key = N`; `example` is the whole argument
+    /// written correctly, for the error message.
+    fn int(&self, example: &str) -> syn::Result<LitInt> {
+        let message = || format!("`{}` expects an integer, e.g. `{example}`", self.key);
+        match &self.value {
+            ArgValue::Assign { value, .. } => match &**value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Int(lit), ..
+                }) if lit.suffix().is_empty() => Ok(lit.clone()),
+                _ => Err(syn::Error::new_spanned(value, message())),
+            },
+            ArgValue::Flag => Err(syn::Error::new(self.key.span(), message())),
+            ArgValue::List { paren, .. } => Err(syn::Error::new(paren.span.join(), message())),
+        }
+    }
+
+    /// The string literals of `key = "..."` or `key("...", "...")`, at
+    /// least one.
+    fn strings(&self, example: &str) -> syn::Result<Vec<LitStr>> {
+        match &self.value {
+            ArgValue::List { .. } => {
+                let mut errors = Errors::default();
+                let lits = self
+                    .list::<Expr>(example)?
+                    .iter()
+                    .filter_map(|value| {
+                        errors.take(options::string_literal(value, || {
+                            format!(
+                                "`{}(...)` takes string literals, e.g. `{example}`",
+                                self.key
+                            )
+                        }))
+                    })
+                    .collect();
+                errors.finish(lits)
+            }
+            _ => Ok(vec![self.string(example)?]),
+        }
+    }
+
+    /// The entries of `key(a, b, ...)`, each parsed as `T`; at least one.
+    fn list<T: Parse>(&self, example: &str) -> syn::Result<Vec<T>> {
+        let ArgValue::List { paren, tokens } = &self.value else {
+            let span = match &self.value {
+                ArgValue::Assign { eq, value } => {
+                    return Err(syn::Error::new_spanned(
+                        quote::quote!(#eq #value),
+                        format!("`{}` takes a list, e.g. `{example}`", self.key),
+                    ))
+                }
+                _ => self.key.span(),
+            };
+            return Err(syn::Error::new(
+                span,
+                format!("`{}` takes a list, e.g. `{example}`", self.key),
+            ));
+        };
+        let entries = Punctuated::<T, Token![,]>::parse_terminated.parse2(tokens.clone())?;
+        if entries.is_empty() {
+            return Err(syn::Error::new(
+                paren.span.join(),
+                format!("`{}(...)` is empty; write e.g. `{example}`", self.key),
+            ));
+        }
+        Ok(entries.into_iter().collect())
+    }
+}
+
+/// The offsets of `time(...)`: each clock at most once.
+fn clock_offsets(entries: Vec<ClockOffset>, errors: &mut Errors) -> TimeOffsets {
+    let mut offsets = TimeOffsets::default();
+    let mut seen: Vec<Clock> = Vec::new();
+    for entry in entries {
+        let name = entry.clock.unraw().to_string();
+        let Some(clock) = Clock::ALL.into_iter().find(|c| c.key() == name) else {
+            let names: Vec<&str> = Clock::ALL.iter().map(|c| c.key()).collect();
+            errors.at(
+                entry.clock.span(),
+                format!(
+                    "unknown clock '{name}'; expected one of: {} (a time namespace cannot move the wall clock, CLOCK_REALTIME)",
+                    names.join(", ")
+                ),
+            );
+            continue;
+        };
+        if seen.contains(&clock) {
+            errors.at(entry.clock.span(), format!("`{name}` set multiple times"));
+            continue;
+        }
+        seen.push(clock);
+        let lit = options::string_literal(&entry.value, || {
+            format!("the offset of `{name}` must be a string literal, e.g. `{name} = \"+30d\"`")
+        });
+        let Some(lit) = errors.take(lit) else {
+            continue;
+        };
+        match options::parse_offset(&lit.value()) {
+            Ok(ms) => match clock {
+                Clock::Monotonic => offsets.monotonic_ms = ms,
+                Clock::Boottime => offsets.boottime_ms = ms,
+            },
+            Err(message) => errors.at(lit.span(), message),
+        }
+    }
+    offsets
+}
+
 /// The message for a key that is not in [`KEYS`].
 fn unknown_key(key: &str, value: &ArgValue) -> String {
     let what = match value {
@@ -382,13 +641,74 @@ pub(crate) fn check_hostname(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// How one kind of duration is written: what error messages call it, its
+/// units, and whether zero is allowed.
+pub(crate) struct DurationKind {
+    /// `timeout`, `offset`.
+    what: &'static str,
+    /// What the text holds, for "expected ...".
+    shape: &'static str,
+    /// Unit names and their length in milliseconds.
+    units: &'static [(&'static str, u128)],
+    /// The units as prose: "ms, s, m or h".
+    unit_prose: &'static str,
+    /// The units as a list: "ms, s, m, h".
+    unit_list: &'static str,
+    /// "e.g. ..." examples.
+    examples: &'static str,
+    /// Whether zero is a valid value.
+    zero: bool,
+}
+
+/// `timeout = "10s"`.
+pub(crate) const TIMEOUT: DurationKind = DurationKind {
+    what: "timeout",
+    shape: "a number and a unit",
+    units: &[("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000)],
+    unit_prose: "ms, s, m or h",
+    unit_list: "ms, s, m, h",
+    examples: r#"e.g. "500ms", "10s", "1.5m" or "2h""#,
+    zero: false,
+};
+
+/// A clock offset of `time(...)`, without its sign.
+pub(crate) const OFFSET: DurationKind = DurationKind {
+    what: "offset",
+    shape: "an optional sign, a number and a unit",
+    units: &[
+        ("ms", 1),
+        ("s", 1_000),
+        ("m", 60_000),
+        ("h", 3_600_000),
+        ("d", 86_400_000),
+    ],
+    unit_prose: "ms, s, m, h or d",
+    unit_list: "ms, s, m, h, d",
+    examples: r#"e.g. "+30d", "-2h" or "+1.5h""#,
+    zero: true,
+};
+
 /// Parses a duration such as `"500ms"`, `"10s"`, `"1.5m"` or `"2h"` into
 /// whole milliseconds, greater than zero.
 pub(crate) fn parse_duration_ms(text: &str) -> Result<u64, String> {
-    const UNITS: [(&str, u128); 4] = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000)];
-    const EXAMPLES: &str = r#"e.g. "500ms", "10s", "1.5m" or "2h""#;
+    parse_duration(text, text, &TIMEOUT)
+}
+
+/// Parses `text`, a number (decimals allowed) and one of `kind`'s units,
+/// into whole milliseconds; error messages show `shown`, the value as the
+/// user wrote it.
+pub(crate) fn parse_duration(text: &str, shown: &str, kind: &DurationKind) -> Result<u64, String> {
     // Enough for any u64 of milliseconds; keeps the arithmetic in u128.
     const MAX_DIGITS: usize = 20;
+    let DurationKind {
+        what,
+        shape,
+        units,
+        unit_prose,
+        unit_list,
+        examples,
+        zero,
+    } = kind;
 
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -401,25 +721,25 @@ pub(crate) fn parse_duration_ms(text: &str) -> Result<u64, String> {
         && !number.ends_with('.');
     if !well_formed {
         return Err(format!(
-            "invalid timeout {text:?}; expected a number and a unit (ms, s, m or h), {EXAMPLES}"
+            "invalid {what} {shown:?}; expected {shape} ({unit_prose}), {examples}"
         ));
     }
     if unit.is_empty() {
         return Err(format!(
-            "timeout {text:?} has no unit; expected one of: ms, s, m, h ({EXAMPLES})"
+            "{what} {shown:?} has no unit; expected one of: {unit_list} ({examples})"
         ));
     }
-    let Some((_, scale)) = UNITS.iter().find(|(name, _)| *name == unit) else {
+    let Some((_, scale)) = units.iter().find(|(name, _)| *name == unit) else {
         return Err(format!(
-            "unknown unit {unit:?} in timeout {text:?}; expected one of: ms, s, m, h ({EXAMPLES})"
+            "unknown unit {unit:?} in {what} {shown:?}; expected one of: {unit_list} ({examples})"
         ));
     };
-    let too_large = || format!("timeout {text:?} is too large");
+    let too_large = || format!("{what} {shown:?} is too large");
     if whole.trim_start_matches('0').len() > MAX_DIGITS {
         return Err(too_large());
     }
     if fraction.len() > MAX_DIGITS {
-        return Err(format!("timeout {text:?} has too many decimal places"));
+        return Err(format!("{what} {shown:?} has too many decimal places"));
     }
     let digits = |s: &str| -> u128 {
         s.bytes()
@@ -429,12 +749,12 @@ pub(crate) fn parse_duration_ms(text: &str) -> Result<u64, String> {
     let fraction_scaled = digits(fraction) * scale;
     if fraction_scaled % denominator != 0 {
         return Err(format!(
-            "timeout {text:?} is not a whole number of milliseconds"
+            "{what} {shown:?} is not a whole number of milliseconds"
         ));
     }
     let ms = digits(whole) * scale + fraction_scaled / denominator;
-    if ms == 0 {
-        return Err(format!("timeout {text:?} must be greater than zero"));
+    if ms == 0 && !zero {
+        return Err(format!("{what} {shown:?} must be greater than zero"));
     }
     u64::try_from(ms).map_err(|_| too_large())
 }
@@ -457,7 +777,7 @@ mod tests {
         for ns in Namespace::ALL {
             assert!(KEYS.contains(&ns.key()), "{ns:?}");
         }
-        assert_eq!(KEYS.len(), Namespace::ALL.len() + 3);
+        assert_eq!(KEYS.len(), Namespace::ALL.len() + 12);
     }
 
     #[test]
@@ -466,6 +786,11 @@ mod tests {
             namespaces: Namespaces::All,
             hostname: None,
             timeout_ms: None,
+            identity: None,
+            mounts: Vec::new(),
+            env: Vec::new(),
+            limits: Limits::default(),
+            time_offsets: None,
         };
         assert_eq!(parse(quote!()), Ok(expected.clone()));
         assert_eq!(parse(quote!(all)), Ok(expected));
@@ -502,11 +827,11 @@ mod tests {
         assert_eq!(
             parse(quote!(nett)),
             Err(vec![
-                "unknown namespace 'nett'; expected one of: user, net, mnt, pid, ipc, uts, cgroup, time, all, hostname, timeout".to_owned()
+                "unknown namespace 'nett'; expected one of: user, net, mnt, pid, ipc, uts, cgroup, time, all, hostname, timeout, uid, gid, bind, bind_rw, tmpfs, env, memory, pids, cpu".to_owned()
             ])
         );
-        let errors = parse(quote!(memory = "1G")).expect_err("unknown");
-        assert!(errors[0].starts_with("unknown argument 'memory'; expected one of: user,"));
+        let errors = parse(quote!(memroy = "1G")).expect_err("unknown");
+        assert!(errors[0].starts_with("unknown argument 'memroy'; expected one of: user,"));
     }
 
     #[test]
@@ -515,7 +840,7 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "unknown namespace 'nett'; expected one of: user, net, mnt, pid, ipc, uts, cgroup, time, all, hostname, timeout",
+                "unknown namespace 'nett'; expected one of: user, net, mnt, pid, ipc, uts, cgroup, time, all, hostname, timeout, uid, gid, bind, bind_rw, tmpfs, env, memory, pids, cpu",
                 "`net` set multiple times",
                 r#"`timeout` expects a string literal, e.g. `timeout = "10s"`"#,
                 "hostname must not be empty",
@@ -557,6 +882,194 @@ mod tests {
                 r#"`hostname` expects a string literal, e.g. `hostname = "box"`"#.to_owned()
             ])
         );
+    }
+
+    #[test]
+    fn identity() {
+        let args = parse(quote!(uid = 1000)).expect("valid");
+        assert_eq!(
+            args.identity,
+            Some(Identity {
+                uid: 1000,
+                gid: 1000
+            })
+        );
+        let args = parse(quote!(gid = 100, uid = 1000)).expect("valid");
+        assert_eq!(
+            args.identity,
+            Some(Identity {
+                uid: 1000,
+                gid: 100
+            })
+        );
+        assert_eq!(
+            parse(quote!(gid = 100)),
+            Err(vec![
+                "`gid` needs `uid`: the test runs as root unless `uid = N` is set too".to_owned()
+            ])
+        );
+        assert_eq!(
+            parse(quote!(uid = "1000")),
+            Err(vec![
+                "`uid` expects an integer, e.g. `uid = 1000`".to_owned()
+            ])
+        );
+        assert_eq!(
+            parse(quote!(uid = 1000u32)),
+            Err(vec![
+                "`uid` expects an integer, e.g. `uid = 1000`".to_owned()
+            ])
+        );
+        assert!(parse(quote!(uid = 0)).expect_err("root")[0].contains("is the default"));
+        assert!(parse(quote!(uid = 99999999999)).expect_err("big")[0].contains("not a valid id"));
+    }
+
+    #[test]
+    fn mounts() {
+        let args = parse(quote!(
+            mnt,
+            bind = "fixtures/certs:/etc/certs",
+            bind_rw("state:/var/lib/app/state", "/srv:/srv"),
+            tmpfs = "/var/lib/app",
+        ))
+        .expect("valid");
+        let targets: Vec<(MountKind, &str, &str)> = args
+            .mounts
+            .iter()
+            .map(|m| (m.kind, m.source.as_str(), m.target.as_str()))
+            .collect();
+        // Parents before children, else in source order.
+        assert_eq!(
+            targets,
+            [
+                (MountKind::BindRw, "/srv", "/srv"),
+                (MountKind::Bind, "fixtures/certs", "/etc/certs"),
+                (MountKind::Tmpfs, "", "/var/lib/app"),
+                (MountKind::BindRw, "state", "/var/lib/app/state"),
+            ]
+        );
+        // Options alone keep every namespace, `mnt` included.
+        assert!(parse(quote!(tmpfs = "/data")).is_ok());
+    }
+
+    #[test]
+    fn mount_errors() {
+        assert_eq!(
+            parse(quote!(net, bind = "a:/a")),
+            Err(vec![
+                "`bind` needs the mount namespace: add `mnt` to the list (or use `all`)".to_owned()
+            ])
+        );
+        assert_eq!(
+            parse(quote!(tmpfs = "/a", bind_rw = "x:/a")),
+            Err(vec![
+                "`/a` is mounted twice (by `tmpfs` too); give each mount its own target".to_owned()
+            ])
+        );
+        assert_eq!(
+            parse(quote!(bind = "a:/a", bind = "b:/b")),
+            Err(vec![
+                r#"`bind` set multiple times; list several in one: `bind("...", "...")`"#
+                    .to_owned()
+            ])
+        );
+        assert_eq!(
+            parse(quote!(tmpfs())),
+            Err(vec![
+                r#"`tmpfs(...)` is empty; write e.g. `tmpfs = "/var/lib/app"`"#.to_owned()
+            ])
+        );
+        assert_eq!(
+            parse(quote!(bind)),
+            Err(vec![
+                r#"`bind` expects a string literal, e.g. `bind = "fixtures/certs:/etc/certs"`"#
+                    .to_owned()
+            ])
+        );
+        assert!(parse(quote!(bind("a:/a", 3))).is_err());
+    }
+
+    #[test]
+    fn environment() {
+        let args =
+            parse(quote!(env(RUST_LOG = "debug", "my.var" = "", r#type = "x"))).expect("valid");
+        assert_eq!(
+            args.env,
+            [
+                ("RUST_LOG".to_owned(), "debug".to_owned()),
+                ("my.var".to_owned(), String::new()),
+                ("type".to_owned(), "x".to_owned()),
+            ]
+        );
+        assert_eq!(
+            parse(quote!(env(A = "1", A = "2"))),
+            Err(vec!["`A` set multiple times in `env`".to_owned()])
+        );
+        assert_eq!(
+            parse(quote!(env(A = 1))),
+            Err(vec![
+                r#"the value of `A` must be a string literal, e.g. `A = "1"`"#.to_owned()
+            ])
+        );
+        assert_eq!(
+            parse(quote!(env = "A=1")),
+            Err(vec![
+                r#"`env` takes a list, e.g. `env(RUST_LOG = "debug")`"#.to_owned()
+            ])
+        );
+        assert!(parse(quote!(env(A))).is_err());
+    }
+
+    #[test]
+    fn limits() {
+        let args = parse(quote!(memory = "64M", pids = 64, cpu = "50%")).expect("valid");
+        assert_eq!(
+            args.limits,
+            Limits {
+                memory_bytes: Some(64 << 20),
+                pids: Some(64),
+                cpu_percent: Some(50)
+            }
+        );
+        assert_eq!(
+            parse(quote!(pids = "64")),
+            Err(vec![
+                "`pids` expects an integer, e.g. `pids = 64`".to_owned()
+            ])
+        );
+        assert_eq!(
+            parse(quote!(memory = 64)),
+            Err(vec![
+                r#"`memory` expects a string literal, e.g. `memory = "64M"`"#.to_owned()
+            ])
+        );
+    }
+
+    #[test]
+    fn clock_offsets() {
+        use Namespace::*;
+        let args = parse(quote!(net, time(monotonic = "+30d", boottime = "-1h"))).expect("valid");
+        assert_eq!(args.namespaces, only(&[User, Net, Time]));
+        assert_eq!(
+            args.time_offsets,
+            Some(TimeOffsets {
+                monotonic_ms: 30 * 86_400_000,
+                boottime_ms: -3_600_000
+            })
+        );
+        assert_eq!(parse(quote!(time)).expect("valid").time_offsets, None);
+        let errors = parse(quote!(time(realtime = "+1h"))).expect_err("realtime");
+        assert!(
+            errors[0].starts_with("unknown clock 'realtime'; expected one of: monotonic, boottime")
+        );
+        assert_eq!(
+            parse(quote!(time(monotonic = "+1h", monotonic = "+2h"))),
+            Err(vec!["`monotonic` set multiple times".to_owned()])
+        );
+        assert!(parse(quote!(time = "+1h")).expect_err("assign")[0]
+            .starts_with("`time` takes no value"));
+        assert!(parse(quote!(time())).expect_err("empty")[0].starts_with("`time(...)` is empty"));
+        assert!(parse(quote!(time(monotonic = 5))).is_err());
     }
 
     #[test]

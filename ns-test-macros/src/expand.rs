@@ -21,13 +21,26 @@
 //!
 //! Every path is absolute (`::ns_test::__private`, `::core`), so the
 //! expansion does not depend on what the test module imports.
+//!
+//! A parametrized function whose generator (`#[rstest]`, `#[test_case]`) is
+//! written below `#[ns_test]` cannot be a test yet: the generator must run
+//! first. So `#[ns_test]` moves itself below the generator's attribute, as
+//! the hidden `ns_test_after`, and the generator copies it onto every case
+//! it makes, each then run in its own sandbox:
+//!
+//! ```text
+//! #[ns_test(net)] #[rstest] #[case(1)] fn f(#[case] n: u8) {}
+//! // becomes
+//! #[rstest] #[case(1)] #[::ns_test::__private::ns_test_after(rstest, net)] fn f(#[case] n: u8) {}
+//! ```
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{quote, quote_spanned};
 
 use crate::above::Above;
 use crate::args::{Args, Namespaces};
-use crate::item::{Registration, Returns, TestFn};
+use crate::item::{Generated, Generator, Item, Registration, Returns, TestFn};
+use crate::options::{Identity, Limits, TimeOffsets};
 
 /// `#[ns_test(args)] item`, given what the source shows [`Above`] it.
 ///
@@ -35,8 +48,9 @@ use crate::item::{Registration, Returns, TestFn};
 /// `compile_error!` per problem, so that IDEs and later passes still see the
 /// function and no follow-up error is caused by a half-made expansion.
 pub(crate) fn ns_test(args: TokenStream, item: TokenStream, above: Above) -> TokenStream {
-    match analyse(args, item.clone(), above) {
-        Ok((args, test)) => generate(&args, &test),
+    match analyse(args.clone(), item.clone(), above) {
+        Ok((args, Item::Test(test))) => generate(&args, &test),
+        Ok((_, Item::Generated(generated))) => move_below(args, generated),
         Err(error) => {
             let mut tokens = item;
             tokens.extend(error.into_compile_error());
@@ -45,9 +59,55 @@ pub(crate) fn ns_test(args: TokenStream, item: TokenStream, above: Above) -> Tok
     }
 }
 
+/// `#[ns_test_after(generator[, args])] item`: `#[ns_test(args)]` applied to
+/// one case that `generator` made (see [`move_below`]).
+pub(crate) fn ns_test_after(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut tokens = args.into_iter();
+    let generator = match tokens.next() {
+        Some(proc_macro2::TokenTree::Ident(word)) => Generator::from_keyword(&word.to_string()),
+        _ => None,
+    };
+    let Some(generator) = generator else {
+        let mut tokens = item;
+        tokens.extend(
+            syn::Error::new(Span::call_site(), "ns_test_after is internal to #[ns_test]")
+                .into_compile_error(),
+        );
+        return tokens;
+    };
+    // The comma after the generator, then `#[ns_test]`'s own arguments.
+    let args: TokenStream = tokens.skip(1).collect();
+    let above = Above {
+        std_test: false,
+        test_case: generator == Generator::TestCase,
+    };
+    ns_test(args, item, above)
+}
+
+/// Re-emits a parametrized function with its generator's attribute first
+/// and `#[ns_test]` below it where the generator copies it onto each case
+/// it makes (for rstest: after the last `#[case]`).
+fn move_below(args: TokenStream, generated: Generated) -> TokenStream {
+    let Generated {
+        generator,
+        first,
+        before,
+        after,
+        rest,
+    } = generated;
+    let generator = Ident::new(generator.keyword(), Span::call_site());
+    quote! {
+        #first
+        #(#before)*
+        #[::ns_test::__private::ns_test_after(#generator, #args)]
+        #(#after)*
+        #rest
+    }
+}
+
 /// Parses and validates both halves, reporting the errors of both.
-fn analyse(args: TokenStream, item: TokenStream, above: Above) -> syn::Result<(Args, TestFn)> {
-    match (Args::parse(args), TestFn::analyse(item, above)) {
+fn analyse(args: TokenStream, item: TokenStream, above: Above) -> syn::Result<(Args, Item)> {
+    match (Args::parse(args), Item::analyse(item, above)) {
         (Ok(args), Ok(test)) => Ok((args, test)),
         (Err(mut error), Err(more)) => {
             error.combine(more);
@@ -105,6 +165,7 @@ fn generate(args: &Args, test: &TestFn) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let timeout_ms = Literal::u64_unsuffixed(args.timeout_ms.unwrap_or(0));
+    let options = options(args);
 
     quote! {
         #register
@@ -116,7 +177,8 @@ fn generate(args: &Args, test: &TestFn) -> TokenStream {
                 #sig #body
                 #into_outcome
             }
-            // `..DEFAULT` has no effect today; it is there for fields to come.
+            // `..DEFAULT` fills the options the attribute does not set (and
+            // is needless when it sets them all).
             #[allow(clippy::needless_update)]
             static __NS_TEST_SPEC: ::ns_test::__private::Spec = ::ns_test::__private::Spec {
                 path: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
@@ -124,11 +186,72 @@ fn generate(args: &Args, test: &TestFn) -> TokenStream {
                 hostname: #hostname,
                 timeout_ms: #timeout_ms,
                 manifest_dir: ::core::env!("CARGO_MANIFEST_DIR"),
+                #(#options,)*
                 ..::ns_test::__private::Spec::DEFAULT
             };
             ::ns_test::__private::#run(&__NS_TEST_SPEC, __ns_test_body)
         }
     }
+}
+
+/// The `Spec` fields of the options that are set (`field: value`); the
+/// others come from `Spec::DEFAULT`, so a test without options expands as
+/// before they existed.
+fn options(args: &Args) -> Vec<TokenStream> {
+    let private = quote!(::ns_test::__private);
+    let mut fields = Vec::new();
+    if let Some(Identity { uid, gid }) = args.identity {
+        let (uid, gid) = (Literal::u32_unsuffixed(uid), Literal::u32_unsuffixed(gid));
+        fields.push(quote! {
+            identity: ::core::option::Option::Some(#private::Identity { uid: #uid, gid: #gid })
+        });
+    }
+    if !args.mounts.is_empty() {
+        let mounts = args.mounts.iter().map(|m| {
+            let kind = Ident::new(m.kind.variant(), Span::call_site());
+            let (source, target) = (&m.source, &m.target);
+            quote! {
+                #private::Mount { kind: #private::MountKind::#kind, source: #source, target: #target }
+            }
+        });
+        fields.push(quote!(mounts: &[#(#mounts),*]));
+    }
+    if !args.env.is_empty() {
+        let env = args.env.iter().map(|(k, v)| quote!((#k, #v)));
+        fields.push(quote!(env: &[#(#env),*]));
+    }
+    if args.limits.any() {
+        let Limits {
+            memory_bytes,
+            pids,
+            cpu_percent,
+        } = args.limits;
+        let memory_bytes = Literal::u64_unsuffixed(memory_bytes.unwrap_or(0));
+        let pids = Literal::u32_unsuffixed(pids.unwrap_or(0));
+        let cpu_percent = Literal::u32_unsuffixed(cpu_percent.unwrap_or(0));
+        fields.push(quote! {
+            limits: #private::Limits {
+                memory_bytes: #memory_bytes,
+                pids: #pids,
+                cpu_percent: #cpu_percent,
+            }
+        });
+    }
+    if let Some(TimeOffsets {
+        monotonic_ms,
+        boottime_ms,
+    }) = args.time_offsets
+    {
+        let monotonic_ms = Literal::i64_unsuffixed(monotonic_ms);
+        let boottime_ms = Literal::i64_unsuffixed(boottime_ms);
+        fields.push(quote! {
+            time_offsets: #private::TimeOffsets {
+                monotonic_ms: #monotonic_ms,
+                boottime_ms: #boottime_ms,
+            }
+        });
+    }
+    fields
 }
 
 /// `ns::ALL`, or `ns::USER | ns::NET | ...`.
@@ -271,7 +394,10 @@ mod tests {
                 #[should_panic]
                 fn name() {}
             },
-            Above { std_test: true },
+            Above {
+                std_test: true,
+                ..Above::default()
+            },
         );
     }
 
@@ -286,6 +412,112 @@ mod tests {
                     tokio::task::yield_now().await;
                     Ok(())
                 }
+            },
+            below(),
+        );
+    }
+
+    #[test]
+    fn rstest_below() {
+        snapshot(
+            "rstest_below",
+            quote!(net),
+            quote! {
+                #[rstest]
+                #[case(1)]
+                #[case::two(2)]
+                #[should_panic]
+                fn name(#[case] n: u16, #[values("a", "b")] s: &str) {}
+            },
+            below(),
+        );
+    }
+
+    #[test]
+    fn test_case_below() {
+        snapshot(
+            "test_case_below",
+            quote!(),
+            quote! {
+                /// Docs.
+                #[test_case(1 => 2; "one")]
+                #[test_case(2 => 4)]
+                fn name(n: u16) -> u16 {
+                    n * 2
+                }
+            },
+            below(),
+        );
+    }
+
+    #[test]
+    fn test_case_case() {
+        // What test-case hands `#[ns_test]` for one sync case: its `#[test]`
+        // is above, so the expansion registers nothing.
+        let item = quote! {
+            #[allow(clippy::bool_assert_comparison)]
+            fn test_case_1_one() {
+                let _result = super::name(1);
+            }
+        };
+        let tokens = ns_test_after(quote!(test_case, net), item.clone()).to_string();
+        assert!(!tokens.contains("prelude :: v1 :: test"), "{tokens}");
+        // An async case is registered by its runtime attribute, below.
+        let item = quote! {
+            #[tokio::test]
+            async fn test_case_1_one() {
+                let _result = super::name(1).await;
+            }
+        };
+        let tokens = ns_test_after(quote!(test_case), item).to_string();
+        assert!(tokens.contains("prelude :: v1 :: test"), "{tokens}");
+        // rstest's cases carry their `#[test]`, below.
+        let item = quote! {
+            #[test]
+            fn case_1() {}
+        };
+        let tokens = ns_test_after(quote!(rstest, pid), item).to_string();
+        assert_eq!(
+            tokens.matches("prelude :: v1 :: test").count(),
+            1,
+            "{tokens}"
+        );
+    }
+
+    #[test]
+    fn identity_and_mounts() {
+        snapshot(
+            "identity_and_mounts",
+            quote!(
+                mnt,
+                uid = 1000,
+                gid = 100,
+                bind = "fixtures/certs:/etc/certs",
+                bind_rw("fixtures/state:/var/lib/app/state"),
+                tmpfs = "/var/lib/app",
+            ),
+            quote! {
+                fn name() {}
+            },
+            below(),
+        );
+    }
+
+    #[test]
+    fn env_limits_and_clocks() {
+        snapshot(
+            "env_limits_and_clocks",
+            quote!(
+                net,
+                pid,
+                time(monotonic = "+30d", boottime = "-1h"),
+                env(RUST_LOG = "debug", "APP.MODE" = "test"),
+                memory = "64M",
+                pids = 64,
+                cpu = "50%",
+            ),
+            quote! {
+                fn name() {}
             },
             below(),
         );

@@ -6,14 +6,68 @@
 //! this macro.
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream};
+use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{
     Attribute, FnArg, GenericParam, Meta, Path, ReturnType, Signature, Token, Type, Visibility,
 };
 
-use crate::above::Above;
+use crate::above::{is_test_case_generator, Above};
 use crate::diag::Errors;
+
+/// A crate that turns one parametrized function into many tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Generator {
+    /// `#[rstest]` with `#[case]`, `#[values]` or fixtures.
+    Rstest,
+    /// `#[test_case(...)]` and `#[test_matrix(...)]`.
+    TestCase,
+}
+
+impl Generator {
+    /// The word that names it in the moved attribute's arguments.
+    pub(crate) fn keyword(self) -> &'static str {
+        match self {
+            Generator::Rstest => "rstest",
+            Generator::TestCase => "test_case",
+        }
+    }
+
+    /// The generator a word names.
+    pub(crate) fn from_keyword(word: &str) -> Option<Generator> {
+        match word {
+            "rstest" => Some(Generator::Rstest),
+            "test_case" => Some(Generator::TestCase),
+            _ => None,
+        }
+    }
+}
+
+/// What `#[ns_test]` is applied to.
+pub(crate) enum Item {
+    /// A test function.
+    Test(TestFn),
+    /// A parametrized function with its generator's attribute below
+    /// `#[ns_test]`: the generator must expand first, so `#[ns_test]` moves
+    /// below it and then applies to each case the generator makes.
+    Generated(Generated),
+}
+
+/// A function whose cases a generator below `#[ns_test]` will make.
+pub(crate) struct Generated {
+    /// Which generator.
+    pub(crate) generator: Generator,
+    /// Its attribute (`#[rstest]`, the first `#[test_case(..)]`): emitted
+    /// first, so it expands before `#[ns_test]`.
+    pub(crate) first: Attribute,
+    /// The other attributes, in order, that go above `#[ns_test]`.
+    pub(crate) before: Vec<Attribute>,
+    /// The other attributes, in order, that go below `#[ns_test]`.
+    pub(crate) after: Vec<Attribute>,
+    /// Visibility, signature and body, unchanged.
+    pub(crate) rest: TokenStream,
+}
 
 /// A test function, validated, its attributes sorted.
 pub(crate) struct TestFn {
@@ -73,12 +127,17 @@ enum AttrKind {
     Libtest,
     /// `#[ns_test]` again.
     NsTest,
+    /// `#[rstest]`: makes a test per case; must expand first.
+    Rstest,
+    /// `#[test_case(..)]`, `#[test_matrix(..)]` (or `#[case(..)]` from
+    /// test-case, without `#[rstest]`): makes a test per case.
+    TestCase,
     /// Anything else: kept on the user's function.
     Other,
 }
 
 impl AttrKind {
-    fn of(attr: &Attribute) -> AttrKind {
+    fn of(attr: &Attribute, rstest: bool) -> AttrKind {
         let path = attr.path();
         let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
@@ -89,6 +148,8 @@ impl AttrKind {
                 AttrKind::StdTest
             }
             [.., "ns_test"] => AttrKind::NsTest,
+            [.., "rstest"] => AttrKind::Rstest,
+            _ if is_test_case_generator(&segments, rstest) => AttrKind::TestCase,
             [_, .., "test"] => AttrKind::RuntimeTest,
             ["should_panic" | "ignore"] if path.leading_colon.is_none() => AttrKind::Libtest,
             _ => AttrKind::Other,
@@ -161,17 +222,77 @@ fn fn_ahead(input: ParseStream) -> bool {
     fork.peek(Token![fn])
 }
 
+impl Item {
+    /// Parses the item: a test function, or a parametrized function whose
+    /// generator's attribute is below `#[ns_test]` (checked no further: each
+    /// case is checked when `#[ns_test]` applies to it).
+    pub(crate) fn analyse(item: TokenStream, above: Above) -> syn::Result<Item> {
+        let item: ItemFn = syn::parse2(item)?;
+        let rstest = item
+            .attrs
+            .iter()
+            .any(|a| matches!(AttrKind::of(a, false), AttrKind::Rstest));
+        let generator =
+            item.attrs
+                .iter()
+                .enumerate()
+                .find_map(|(i, a)| match AttrKind::of(a, rstest) {
+                    AttrKind::Rstest => Some((i, Generator::Rstest)),
+                    AttrKind::TestCase if !rstest => Some((i, Generator::TestCase)),
+                    _ => None,
+                });
+        let Some((index, generator)) = generator else {
+            return TestFn::check(item, above).map(Item::Test);
+        };
+        let ItemFn {
+            mut attrs,
+            vis,
+            sig,
+            body,
+        } = item;
+        let first = attrs.remove(index);
+        // rstest gives the attributes written before a `#[case]` to that
+        // case alone, and those after the last one to every case: that is
+        // where `#[ns_test]` goes. test-case gives every other attribute to
+        // every case.
+        let split = match generator {
+            Generator::Rstest => attrs
+                .iter()
+                .rposition(|a| a.path().segments.first().is_some_and(|s| s.ident == "case"))
+                .map_or(0, |last_case| last_case + 1),
+            Generator::TestCase => 0,
+        };
+        let after = attrs.split_off(split);
+        let mut rest = TokenStream::new();
+        vis.to_tokens(&mut rest);
+        sig.to_tokens(&mut rest);
+        body.to_tokens(&mut rest);
+        Ok(Item::Generated(Generated {
+            generator,
+            first,
+            before: attrs,
+            after,
+            rest,
+        }))
+    }
+}
+
 impl TestFn {
     /// Parses the item and checks it can be a test: a free, non-generic,
     /// parameterless function, registered at most once, async only with a
     /// runtime attribute. Every problem is reported, each at its token.
+    #[cfg(test)]
     pub(crate) fn analyse(item: TokenStream, above: Above) -> syn::Result<TestFn> {
+        TestFn::check(syn::parse2(item)?, above)
+    }
+
+    fn check(item: ItemFn, above: Above) -> syn::Result<TestFn> {
         let ItemFn {
             attrs: all_attrs,
             vis,
             sig,
             body,
-        } = syn::parse2(item)?;
+        } = item;
         let mut errors = Errors::default();
 
         // Attributes: who registers the test, what goes where.
@@ -192,7 +313,7 @@ impl TestFn {
         let mut libtest_attrs = Vec::new();
         let mut runtime = false;
         for attr in all_attrs {
-            match AttrKind::of(&attr) {
+            match AttrKind::of(&attr, false) {
                 AttrKind::StdTest => registration_attr(&attr, &mut errors),
                 AttrKind::RuntimeTest => {
                     registration_attr(&attr, &mut errors);
@@ -204,9 +325,12 @@ impl TestFn {
                     &attr,
                     "#[ns_test] is applied more than once",
                 )),
-                AttrKind::Other => attrs.push(attr),
+                AttrKind::Other | AttrKind::Rstest | AttrKind::TestCase => attrs.push(attr),
             }
         }
+        // A case test-case made from a sync function: its `#[test]` is above.
+        let registered_by_test_case =
+            above.test_case && registered_by.is_none() && sig.asyncness.is_none();
 
         // Signature: what libtest (and the re-executed child) can call.
         if let Some(asyncness) = &sig.asyncness {
@@ -236,7 +360,8 @@ impl TestFn {
                 )),
                 FnArg::Typed(param) => errors.push(syn::Error::new_spanned(
                     param,
-                    "test functions take no parameters",
+                    "test functions take no parameters; for one test per case, add \
+                     `#[rstest]` with `#[case(..)]`, or `#[test_case(..)]`, above or below #[ns_test]",
                 )),
             }
         }
@@ -247,7 +372,7 @@ impl TestFn {
             ));
         }
 
-        let registration = if above.std_test {
+        let registration = if above.std_test || registered_by_test_case {
             Registration::Above
         } else {
             Registration::Expansion
@@ -343,7 +468,10 @@ mod tests {
             quote!(
                 fn name() {}
             ),
-            Above { std_test: true },
+            Above {
+                std_test: true,
+                ..Above::default()
+            },
         )
         .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(test.registration, Registration::Above);
@@ -353,7 +481,10 @@ mod tests {
                     #[test]
                     fn name() {}
                 ),
-                Above { std_test: true }
+                Above {
+                    std_test: true,
+                    ..Above::default()
+                }
             )
             .err()
             .unwrap_or_default(),
@@ -462,7 +593,8 @@ mod tests {
                 "test functions cannot be generic",
                 "test functions cannot be generic",
                 "`self` receivers are not allowed: a test is a free function, not a method",
-                "test functions take no parameters",
+                "test functions take no parameters; for one test per case, add `#[rstest]` \
+                 with `#[case(..)]`, or `#[test_case(..)]`, above or below #[ns_test]",
             ]
         );
     }

@@ -35,6 +35,7 @@ mod args;
 mod diag;
 mod expand;
 mod item;
+mod options;
 
 use proc_macro::TokenStream;
 
@@ -69,10 +70,22 @@ use proc_macro::TokenStream;
 /// | `all` | every namespace above |
 /// | `hostname = "box"` | the hostname inside; needs `uts` (or `all`, or no namespace named) |
 /// | `timeout = "10s"` | kill the sandbox and fail the test after this long: a number (decimals allowed) and a unit, `ms`, `s`, `m` or `h` |
+/// | `uid = 1000`, `gid = 100` | run the body as this uid/gid inside, without capabilities; `gid` needs `uid` and defaults to it; `uid` is not 0 |
+/// | `bind = "src:/dst"` | bind host path `src` (relative: to the package directory) read-only at absolute `/dst`; needs `mnt` |
+/// | `bind_rw = "src:/dst"` | the same, writable |
+/// | `tmpfs = "/dst"` | a fresh writable tmpfs at `/dst`; needs `mnt` |
+/// | `bind("a:/x", "b:/y")` | several of a kind (`bind_rw(..)`, `tmpfs(..)` alike); every target distinct |
+/// | `env(KEY = "value", ...)` | environment variables, set last; keys are identifiers or string literals |
+/// | `memory = "64M"` | memory limit: a whole number and `K`, `M` or `G` (powers of 1024), at least `1M` |
+/// | `pids = 64` | at most this many processes and threads in the test; at least 2 |
+/// | `cpu = "50%"` | CPU share: a whole percentage of one CPU, more than 100 for several |
+/// | `time(monotonic = "+30d", boottime = "-1h")` | the time namespace, with its clocks moved by these signed offsets (`ms`, `s`, `m`, `h`, `d`) |
 ///
-/// Options alone (`#[ns_test(timeout = "5s")]`) keep every namespace.
+/// Options alone (`#[ns_test(timeout = "5s")]`) keep every namespace;
+/// `time(...)` names the time namespace like `time` does.
 /// Mistakes are compile errors at the offending token, all reported at once:
-/// an unknown or repeated argument, a malformed timeout or hostname.
+/// an unknown or repeated argument, a malformed value, an option without
+/// the namespace it needs.
 ///
 /// # The test function
 ///
@@ -108,4 +121,13 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn ns_test(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::ns_test(args.into(), item.into(), above::Above::call_site()).into()
+}
+
+/// `#[ns_test]` as it re-emits itself below a test generator's attribute
+/// (`#[rstest]`, `#[test_case]`) written under it: applied to each case the
+/// generator makes. Internal; reached as `::ns_test::__private::ns_test_after`.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn ns_test_after(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::ns_test_after(args.into(), item.into()).into()
 }

@@ -32,7 +32,9 @@ use nix::unistd::{dup2, ForkResult, Pid};
 use crate::error::{SetupError, Step};
 use crate::outcome::Outcome;
 use crate::private::ns;
-use crate::protocol::{BodyResult, ExitKind, Payload, Report, Request, StdioLayout};
+use crate::protocol::{
+    BodyResult, ExitKind, Payload, Report, Request, Rlimits, StdioLayout, TimeOffsets,
+};
 use crate::sys;
 
 /// The report socket is moved to the first free descriptor at or above this
@@ -194,6 +196,57 @@ pub(crate) fn write_id_maps(uid: u32, gid: u32) -> Result<(), SetupError> {
     Ok(())
 }
 
+/// Writes the clock offsets of the time namespace this process just
+/// created (`time_namespaces(7)`); allowed only until a process enters it.
+fn write_time_offsets(offsets: TimeOffsets) -> Result<(), SetupError> {
+    let line = |clock: &str, ms: i64| {
+        // Seconds may be negative; nanoseconds are in [0, 1e9).
+        let (secs, rest_ms) = (ms.div_euclid(1000), ms.rem_euclid(1000));
+        format!("{clock} {secs} {}\n", rest_ms * 1_000_000)
+    };
+    let text = line("monotonic", offsets.monotonic_ms) + &line("boottime", offsets.boottime_ms);
+    let path = "/proc/self/timens_offsets";
+    std::fs::write(path, text).map_err(|e| {
+        step_err(
+            Step::TimeOffsets,
+            "write",
+            Some(path.as_ref()),
+            io_errno(&e),
+        )
+    })
+}
+
+/// Sets the rlimits that stand in for cgroups. `RLIMIT_NPROC` counts the
+/// processes of this user namespace: the sandbox's helpers (keeper,
+/// reaper) too, unless the payload is in a nested one (`uid = N`).
+fn apply_rlimits(r: Rlimits, nested: bool) -> Result<(), SetupError> {
+    use nix::sys::resource::{setrlimit, Resource};
+    let set = |resource: Resource, name: &str, value: u64| {
+        setrlimit(resource, value, value)
+            .map_err(|e| step_err(Step::SetRlimit, name, None, e as i32))
+    };
+    if r.data_bytes > 0 {
+        set(
+            Resource::RLIMIT_DATA,
+            "setrlimit(RLIMIT_DATA)",
+            r.data_bytes,
+        )?;
+    }
+    if r.nproc > 0 {
+        let helpers = if nested {
+            0
+        } else {
+            crate::limits::HELPER_PROCESSES
+        };
+        set(
+            Resource::RLIMIT_NPROC,
+            "setrlimit(RLIMIT_NPROC)",
+            u64::from(r.nproc + helpers),
+        )?;
+    }
+    Ok(())
+}
+
 /// The keeper: entered in a fresh fork of the server with the request's
 /// descriptors (`[report, stdio...]`). Never returns.
 pub(crate) fn keeper(req: Request, fds: Vec<OwnedFd>) -> ! {
@@ -257,6 +310,24 @@ pub(crate) fn keeper(req: Request, fds: Vec<OwnedFd>) -> ! {
         on: req.inspect.trace,
     };
 
+    // 0. The sandbox's cgroups (`memory`, `pids`, `cpu`), joined first so
+    //    every process of the sandbox is in them.
+    if !req.options.cgroups.is_empty() {
+        let t = Instant::now();
+        if let Err((path, errno)) = crate::cgroup::join(&req.options.cgroups) {
+            fail(
+                report,
+                step_err(Step::JoinCgroup, "write", Some(&path), errno),
+            );
+        }
+        let dirs: Vec<String> = req
+            .options
+            .cgroups
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        trace.done(Step::JoinCgroup, &dirs.join(" "), t);
+    }
     // 1. The namespaces: a user namespace, and the others owned by it.
     let t = Instant::now();
     if let Err(e) = unshare_retrying(clone_flags(req.namespaces)) {
@@ -272,6 +343,14 @@ pub(crate) fn keeper(req: Request, fds: Vec<OwnedFd>) -> ! {
         fail(report, e);
     }
     trace.done(Step::WriteUidMap, "setgroups, uid_map, gid_map", t);
+    // 2b. The clock offsets, before any process enters the time namespace.
+    if req.namespaces & ns::TIME != 0 && req.options.time_offsets.any() {
+        let t = Instant::now();
+        if let Err(e) = write_time_offsets(req.options.time_offsets) {
+            fail(report, e);
+        }
+        trace.done(Step::TimeOffsets, "/proc/self/timens_offsets", t);
+    }
     // 3. The reaper: the first process of the new PID namespace.
     match sys::fork_single_threaded() {
         Ok(ForkResult::Child) => reaper(&req, report_owned.as_fd()),
@@ -575,11 +654,25 @@ fn payload(req: &Request, report: RawFd) -> ! {
             }
         }
     }
+    // `env(KEY = "value")` last: it wins over everything above.
+    for (k, v) in &req.options.set_env {
+        std::env::set_var(k, v);
+    }
     if let Err(e) = std::env::set_current_dir(&req.cwd) {
         fail(
             report,
             step_err(Step::Chdir, "chdir", Some(&req.cwd), io_errno(&e)),
         );
+    }
+    // `uid = N`: an ordinary user from here on; then the rlimits that
+    // stand in for missing cgroups.
+    if let Some(id) = req.options.identity {
+        if let Err(e) = crate::identity::become_user(id) {
+            fail(report, e);
+        }
+    }
+    if let Err(e) = apply_rlimits(req.options.rlimits, req.options.identity.is_some()) {
+        fail(report, e);
     }
     match &req.payload {
         Payload::Body {

@@ -7,9 +7,11 @@
 use crate::error::{SetupError, Step};
 
 const EPERM: i32 = 1;
+const ENOENT: i32 = 2;
 const EACCES: i32 = 13;
 const EINVAL: i32 = 22;
 const ENOSPC: i32 = 28;
+const ERANGE: i32 = 34;
 const ENOSYS: i32 = 38;
 const EUSERS: i32 = 87;
 
@@ -55,7 +57,11 @@ pub fn is_host_limit(e: &SetupError) -> bool {
     let denied = matches!(e.errno, EPERM | EACCES | ENOSPC | EINVAL | ENOSYS | EUSERS);
     match e.step {
         Step::CreateNamespaces => true,
-        Step::DenySetgroups | Step::WriteUidMap | Step::WriteGidMap => denied,
+        Step::DenySetgroups
+        | Step::WriteUidMap
+        | Step::WriteGidMap
+        | Step::DropIdentity
+        | Step::JoinCgroup => denied,
         Step::MakeRootPrivate
         | Step::MountTmpfs
         | Step::MountProc
@@ -159,6 +165,30 @@ fn cause_and_fix(e: &SetupError, h: &HostFacts) -> (String, String) {
             "drop `pid` from the attribute (the host /proc is then bound instead), or run the container \
              with --security-opt systempaths=unconfined"
                 .into(),
+        ),
+        (Step::BindMount, ENOENT) if e.syscall == "stat" => (
+            "the source of a `bind`/`bind_rw` option does not exist on the host (a relative source \
+             is resolved against the package directory, CARGO_MANIFEST_DIR)"
+                .into(),
+            "create it, or correct the path in the attribute".into(),
+        ),
+        (Step::TimeOffsets, ERANGE) => (
+            "the offset would move the clock before zero (a negative offset larger than the time \
+             since boot) or too far ahead"
+                .into(),
+            "use a smaller negative offset, or a positive one".into(),
+        ),
+        (Step::DropIdentity, _) => (
+            "`uid`/`gid` run the test in a nested user namespace, and this host refused one \
+             (user.max_user_namespaces reached, or nested namespaces restricted)"
+                .into(),
+            "raise user.max_user_namespaces, or drop `uid`/`gid` from the attribute".into(),
+        ),
+        (Step::JoinCgroup, _) => (
+            "this user may not move processes into the sandbox's cgroup (the cgroup subtree is not \
+             fully delegated)"
+                .into(),
+            crate::limits::CGROUP_FIX.into(),
         ),
         (Step::Chdir, _) => (
             "the working directory is not inside the sandbox".into(),

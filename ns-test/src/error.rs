@@ -45,13 +45,22 @@ pub enum Step {
     Chdir,
     /// Executing the program (`Sandbox::command`).
     Exec,
+    /// Moving the sandbox into its cgroup (`memory`, `pids`, `cpu`).
+    JoinCgroup,
+    /// Writing `/proc/self/timens_offsets` (`time(monotonic = ...)`).
+    TimeOffsets,
+    /// Becoming `uid`/`gid` without capabilities (a nested user
+    /// namespace, its id maps, dropping capabilities).
+    DropIdentity,
+    /// Setting a resource limit with `setrlimit`.
+    SetRlimit,
     /// Any other step.
     Other,
 }
 
 impl Step {
     /// All steps, in code order.
-    pub const ALL: [Step; 19] = [
+    pub const ALL: [Step; 23] = [
         Step::CreateNamespaces,
         Step::DenySetgroups,
         Step::WriteUidMap,
@@ -70,12 +79,19 @@ impl Step {
         Step::SetHostname,
         Step::Chdir,
         Step::Exec,
+        Step::JoinCgroup,
+        Step::TimeOffsets,
+        Step::DropIdentity,
+        Step::SetRlimit,
         Step::Other,
     ];
 
     /// The wire code.
     pub fn code(self) -> u8 {
-        Step::ALL.iter().position(|s| *s == self).unwrap_or(18) as u8
+        Step::ALL
+            .iter()
+            .position(|s| *s == self)
+            .unwrap_or(Step::ALL.len() - 1) as u8
     }
 
     /// The step for a wire code.
@@ -104,6 +120,10 @@ impl Step {
             Step::SetHostname => "setting the hostname",
             Step::Chdir => "changing to the working directory",
             Step::Exec => "executing the program",
+            Step::JoinCgroup => "moving the sandbox into its cgroup",
+            Step::TimeOffsets => "setting the clock offsets of the time namespace",
+            Step::DropIdentity => "switching to the test's uid/gid without capabilities",
+            Step::SetRlimit => "setting a resource limit",
             Step::Other => "setting up the sandbox",
         }
     }
@@ -244,6 +264,7 @@ pub fn errno_name(errno: i32) -> String {
         24 => "EMFILE",
         28 => "ENOSPC",
         30 => "EROFS",
+        34 => "ERANGE",
         36 => "ENAMETOOLONG",
         38 => "ENOSYS",
         40 => "ELOOP",

@@ -13,9 +13,12 @@
 //!
 //! `#[ns_test(...)]` takes the namespaces to create (`user`, `net`, `mnt`,
 //! `pid`, `ipc`, `uts`, `cgroup`, `time`, `all`; none = all), plus
-//! `hostname = "..."` and `timeout = "10s"`. A user namespace is always
-//! created, mapping the invoking user to root inside, so no privileges are
-//! needed.
+//! `hostname = "..."` and `timeout = "10s"`, and options for the inside:
+//! `uid = 1000`, `bind = "fixtures/certs:/etc/certs"`, `bind_rw`, `tmpfs`,
+//! `env(KEY = "value")`, `memory = "64M"`, `pids = 64`, `cpu = "50%"`,
+//! `time(monotonic = "+30d")` (see [`limits`] for how limits are enforced).
+//! A user namespace is always created, mapping the invoking user to root
+//! inside, so no privileges are needed.
 //!
 //! # How it works
 //!
@@ -41,6 +44,8 @@
 pub use ns_test_macros::ns_test;
 
 #[cfg(target_os = "linux")]
+mod cgroup;
+#[cfg(target_os = "linux")]
 mod child;
 #[cfg(target_os = "linux")]
 pub mod diagnose;
@@ -48,9 +53,15 @@ pub mod diagnose;
 pub mod doctor;
 pub mod error;
 #[cfg(target_os = "linux")]
+mod identity;
+#[cfg(target_os = "linux")]
 pub mod inspect;
 #[cfg(target_os = "linux")]
+pub mod limits;
+#[cfg(target_os = "linux")]
 mod mount;
+#[cfg(target_os = "linux")]
+pub mod netlab;
 mod outcome;
 #[cfg(target_os = "linux")]
 mod parent;
@@ -62,6 +73,8 @@ mod sandbox;
 mod server;
 #[cfg(target_os = "linux")]
 mod sys;
+#[cfg(target_os = "linux")]
+mod tools;
 
 #[doc(hidden)]
 pub mod __private {

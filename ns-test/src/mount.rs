@@ -12,11 +12,15 @@
 //! 7. a minimal `/dev`: tmpfs, device nodes bound from the host, a private
 //!    devpts, `/dev/shm`;
 //! 8. `/proc`: fresh with `pid`, else the host's bound; `/sys`;
-//! 9. make the new root read-only, `pivot_root` into it and detach the
-//!    old root.
+//! 9. the test's own mounts: `bind` (read-only), `bind_rw`, `tmpfs`; a
+//!    target inside a read-only host directory (`/etc/certs`) gets that
+//!    directory shadowed by a tmpfs with its entries bound back;
+//! 10. make the new root read-only, `pivot_root` into it and detach the
+//!     old root.
 
-use std::ffi::{CString, OsString};
+use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -24,7 +28,7 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use crate::child::step_err;
 use crate::error::{SetupError, Step};
 use crate::private::ns;
-use crate::protocol::Request;
+use crate::protocol::{MountKind, Request};
 
 /// Host directories bound read-only at the same path, when they exist.
 pub const SYSTEM_DIRS: &[&str] = &[
@@ -37,8 +41,12 @@ pub const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty
 /// The home directory inside a `mnt` sandbox when `$HOME` cannot be kept.
 pub const FALLBACK_HOME: &str = "/root";
 
-/// `XDG_RUNTIME_DIR` inside a `mnt` sandbox.
-pub const RUNTIME_DIR: &str = "/run/user/0";
+/// Where `XDG_RUNTIME_DIR` points inside a `mnt` sandbox: a fresh `0700`
+/// directory for the uid the test runs as (`/run/user/0` by default).
+pub fn runtime_dir(req: &Request) -> PathBuf {
+    let uid = req.options.identity.map_or(0, |id| id.uid);
+    PathBuf::from(format!("/run/user/{uid}"))
+}
 
 type R = Result<(), SetupError>;
 
@@ -177,9 +185,12 @@ fn under(root: &Path, path: &Path) -> PathBuf {
 /// when it is an ordinary directory outside the system dirs, else
 /// [`FALLBACK_HOME`].
 pub fn sandbox_home(req: &Request) -> PathBuf {
+    // `env(HOME = "...")` first: the fresh home is made where it points.
     let home = req
-        .env
+        .options
+        .set_env
         .iter()
+        .chain(&req.env)
         .find(|(k, _)| k == "HOME")
         .map(|(_, v)| PathBuf::from(v));
     match home {
@@ -204,7 +215,7 @@ pub fn sandbox_env(req: &Request) -> Vec<(&'static str, Option<OsString>)> {
     vec![
         ("HOME", Some(sandbox_home(req).into_os_string())),
         ("TMPDIR", Some("/tmp".into())),
-        ("XDG_RUNTIME_DIR", Some(RUNTIME_DIR.into())),
+        ("XDG_RUNTIME_DIR", Some(runtime_dir(req).into_os_string())),
         ("XDG_CONFIG_HOME", None),
         ("XDG_CACHE_HOME", None),
         ("XDG_DATA_HOME", None),
@@ -242,7 +253,16 @@ pub fn build_root(req: &Request) -> R {
     let run = new.join("run");
     mkdir_p(&run)?;
     mount_tmpfs(&run, "0755", MsFlags::MS_NOSUID | MsFlags::MS_NODEV)?;
-    mkdir_p(&under(new, Path::new(RUNTIME_DIR)))?;
+    let runtime = under(new, &runtime_dir(req));
+    mkdir_p(&runtime)?;
+    std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).map_err(|e| {
+        step_err(
+            Step::CreateMountPoint,
+            "chmod",
+            Some(&runtime),
+            errno_of(&e),
+        )
+    })?;
     let home = under(new, &sandbox_home(req));
     mkdir_p(&home)?;
     mount_tmpfs(&home, "0755", MsFlags::MS_NOSUID | MsFlags::MS_NODEV)?;
@@ -346,7 +366,11 @@ pub fn build_root(req: &Request) -> R {
         })?;
     }
 
-    // 9. Read-only root, pivot, detach the old root.
+    // 9. The test's own mounts (`bind`, `bind_rw`, `tmpfs`), over all of
+    //    the above.
+    user_mounts(req, old, new)?;
+
+    // 10. Read-only root, pivot, detach the old root.
     mount(
         None::<&str>,
         new,
@@ -373,5 +397,179 @@ pub fn build_root(req: &Request) -> R {
     })?;
     std::env::set_current_dir("/")
         .map_err(|e| step_err(Step::PivotRoot, "chdir", Some("/".as_ref()), errno_of(&e)))?;
+    Ok(())
+}
+
+/// Mounts the test's own `bind`, `bind_rw` and `tmpfs` in the new root
+/// (`new`), parents first; sources are host paths, under `old`. Errors
+/// name the host source or the path inside.
+fn user_mounts(req: &Request, old: &Path, new: &Path) -> R {
+    let mut shadows: Vec<PathBuf> = Vec::new();
+    for m in &req.options.mounts {
+        let target = under(new, &m.target);
+        let inside = |e: SetupError| SetupError {
+            path: Some(m.target.clone()),
+            ..e
+        };
+        match m.kind {
+            MountKind::Bind | MountKind::BindRw => {
+                let src = under(old, &m.source);
+                // A missing source fails here, naming the host path.
+                let meta = std::fs::metadata(&src).map_err(|e| {
+                    step_err(Step::BindMount, "stat", Some(&m.source), errno_of(&e))
+                })?;
+                mount_point(&target, meta.is_dir(), &mut shadows).map_err(inside)?;
+                mount(
+                    Some(&src),
+                    &target,
+                    None::<&str>,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    None::<&str>,
+                )
+                .map_err(|e| step_err(Step::BindMount, "mount", Some(&m.source), e as i32))?;
+                if m.kind == MountKind::Bind {
+                    make_readonly(&target).map_err(inside)?;
+                }
+            }
+            MountKind::Tmpfs => {
+                mount_point(&target, true, &mut shadows).map_err(inside)?;
+                mount_tmpfs(&target, "0755", MsFlags::MS_NOSUID | MsFlags::MS_NODEV)
+                    .map_err(inside)?;
+            }
+        }
+    }
+    // Shadows stay as read-only as what they replaced; only this mount,
+    // not the test's mounts on top of it.
+    for dir in &shadows {
+        mount(
+            None::<&str>,
+            dir,
+            None::<&str>,
+            MsFlags::MS_REMOUNT
+                | MsFlags::MS_BIND
+                | MsFlags::MS_RDONLY
+                | MsFlags::MS_NOSUID
+                | MsFlags::MS_NODEV,
+            None::<&str>,
+        )
+        .map_err(|e| step_err(Step::RemountReadOnly, "mount", Some(dir), e as i32))?;
+    }
+    Ok(())
+}
+
+/// Makes `target` exist as a directory (`dir`) or a file to mount on. A
+/// target that cannot be made where it is, in a read-only bind of a host
+/// directory (`/etc/certs` in `/etc`), or that is a symlink, gets its
+/// nearest existing ancestor shadowed first (see [`shadow`]).
+fn mount_point(target: &Path, dir: bool, shadows: &mut Vec<PathBuf>) -> R {
+    let create = || -> std::io::Result<()> {
+        if dir {
+            return std::fs::create_dir_all(target);
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        if std::fs::symlink_metadata(target).is_ok() {
+            return Ok(());
+        }
+        std::fs::File::create(target).map(drop)
+    };
+    let is_symlink =
+        |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+    let failed = |e: std::io::Error| {
+        step_err(
+            Step::CreateMountPoint,
+            if dir { "mkdir" } else { "open" },
+            Some(target),
+            errno_of(&e),
+        )
+    };
+    if is_symlink(target) {
+        // Mounting on a symlink mounts on what it points to: replace the
+        // link itself with a mount point.
+        let parent = target.parent().unwrap_or(Path::new("/"));
+        shadow(parent, target.file_name(), shadows)?;
+        return create().map_err(failed);
+    }
+    match create() {
+        Ok(()) => Ok(()),
+        Err(e) if matches!(errno_of(&e), 1 | 13 | 30) => {
+            // EPERM, EACCES, EROFS: shadow the nearest existing ancestor.
+            let mut ancestor = target;
+            while !ancestor.exists() {
+                ancestor = ancestor.parent().unwrap_or(Path::new("/"));
+            }
+            shadow(ancestor, None, shadows)?;
+            create().map_err(failed)
+        }
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// Replaces directory `dir` with a writable copy of itself: the original
+/// is bound aside, a tmpfs with its mode goes on top, and each entry is
+/// bound back (symlinks recreated), except `skip`, which is left for a
+/// mount point. The tmpfs is made read-only once the test's mounts are
+/// done; the entries keep their own mounts' flags.
+fn shadow(dir: &Path, skip: Option<&OsStr>, shadows: &mut Vec<PathBuf>) -> R {
+    if shadows.iter().any(|s| s == dir) {
+        return Ok(());
+    }
+    // Aside in the staging root, which the final pivot detaches.
+    let aside = Path::new("/shadow").join(shadows.len().to_string());
+    mkdir_p(&aside)?;
+    mount(
+        Some(dir),
+        &aside,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| step_err(Step::BindMount, "mount", Some(dir), e as i32))?;
+    let mode = std::fs::metadata(&aside)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0o755);
+    mount_tmpfs(
+        dir,
+        &format!("{mode:o}"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+    )?;
+    let entries = std::fs::read_dir(&aside)
+        .map_err(|e| step_err(Step::CreateMountPoint, "opendir", Some(dir), errno_of(&e)))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if skip == Some(name.as_os_str()) {
+            continue;
+        }
+        let (src, dst) = (aside.join(&name), dir.join(&name));
+        let Ok(meta) = std::fs::symlink_metadata(&src) else {
+            continue;
+        };
+        if meta.file_type().is_symlink() {
+            let link = std::fs::read_link(&src).map_err(|e| {
+                step_err(Step::CreateMountPoint, "readlink", Some(&src), errno_of(&e))
+            })?;
+            std::os::unix::fs::symlink(&link, &dst).map_err(|e| {
+                step_err(Step::CreateMountPoint, "symlink", Some(&dst), errno_of(&e))
+            })?;
+            continue;
+        }
+        if meta.is_dir() {
+            mkdir_p(&dst)?;
+        } else {
+            std::fs::File::create(&dst)
+                .map(drop)
+                .map_err(|e| step_err(Step::CreateMountPoint, "open", Some(&dst), errno_of(&e)))?;
+        }
+        mount(
+            Some(&src),
+            &dst,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(|e| step_err(Step::BindMount, "mount", Some(&dst), e as i32))?;
+    }
+    shadows.push(dir.to_path_buf());
     Ok(())
 }

@@ -20,7 +20,8 @@ use crate::error::{signal_name, Error, SetupError, Step};
 use crate::outcome::Failure;
 use crate::private::{Body, Spec};
 use crate::protocol::{
-    BodyResult, ExitKind, Inspect, Payload, Report, Request, StdioLayout, MAX_MESSAGE,
+    BodyResult, ExitKind, Inspect, MountKind, MountRequest, Payload, Report, Request,
+    SandboxOptions, StdioLayout, MAX_MESSAGE,
 };
 use crate::server::{FD_ENV, PARENT_ENV, ROLE_ENV, ROLE_SERVER};
 
@@ -83,6 +84,10 @@ fn server() -> Result<Arc<ServerConn>, Error> {
                 .env(FD_ENV, server_end.as_raw_fd().to_string())
                 .env(PARENT_ENV, std::process::id().to_string())
                 .stdin(std::process::Stdio::null());
+            // Coverage: one merged profile for all its sandboxes.
+            if let Some(pattern) = crate::tools::server_profile_pattern() {
+                cmd.env(crate::tools::LLVM_PROFILE_FILE, pattern);
+            }
             match crate::sys::spawn_keeping_fd(&mut cmd, server_end.as_raw_fd()) {
                 Ok(mut child) => {
                     drop(server_end);
@@ -497,7 +502,43 @@ fn body_request(spec: &Spec, body: Body) -> Result<Request, Error> {
             hold: crate::inspect::hold_requested(&test_name(spec)),
             trace: crate::inspect::trace_enabled(),
         },
+        options: sandbox_options(spec),
     })
+}
+
+/// The attribute's identity, mounts, environment and clock options, with
+/// mount sources made absolute (relative to the package directory) and
+/// symlinks resolved, since the sandbox looks them up under its old root.
+/// Limits are added by [`crate::limits::prepare`].
+fn sandbox_options(spec: &Spec) -> SandboxOptions {
+    let mounts = spec
+        .mounts
+        .iter()
+        .map(|m| {
+            let source = if m.kind == MountKind::Tmpfs {
+                PathBuf::new()
+            } else {
+                let path = PathBuf::from(spec.manifest_dir).join(m.source);
+                std::fs::canonicalize(&path).unwrap_or(path)
+            };
+            MountRequest {
+                kind: m.kind,
+                source,
+                target: PathBuf::from(m.target),
+            }
+        })
+        .collect();
+    SandboxOptions {
+        identity: spec.identity,
+        mounts,
+        set_env: spec
+            .env
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect(),
+        time_offsets: spec.time_offsets,
+        ..SandboxOptions::default()
+    }
 }
 
 /// What libtest should see.
@@ -635,10 +676,21 @@ fn run_spec(spec: &Spec, body: Body) -> Verdict {
             Verdict::Failed(e.to_string())
         };
     }
-    let req = match body_request(spec, body) {
+    let mut req = match body_request(spec, body) {
         Ok(r) => r,
         Err(e) => return Verdict::Failed(e.to_string()),
     };
+    let limits = match crate::limits::prepare(spec.limits) {
+        Ok(l) => l,
+        Err(e) if e.unsupported && skip_unsupported() => {
+            return announce_skip(spec, Verdict::Skipped(e.message))
+        }
+        Err(e) => return Verdict::Failed(e.message),
+    };
+    req.options.cgroups = limits.cgroup_dirs();
+    req.options.rlimits = limits.rlimits();
+    // insta and coverage inside a `mnt` sandbox.
+    crate::tools::adapt(&mut req, spec.manifest_dir);
     let launched = match launch(
         req,
         StdioPlan::Pipes {
@@ -651,7 +703,12 @@ fn run_spec(spec: &Spec, body: Body) -> Verdict {
     let mut replay = Replay::default();
     let c = collect(launched, &mut |s, b| replay.feed(s, b));
     replay.finish();
-    let v = verdict(&c, spec.timeout_ms);
+    let v = limits.finish(verdict(&c, spec.timeout_ms));
+    announce_skip(spec, v)
+}
+
+/// Prints the skip notice of a `Skipped` verdict.
+fn announce_skip(spec: &Spec, v: Verdict) -> Verdict {
     if let Verdict::Skipped(why) = &v {
         // Straight to the real stderr: libtest hides a passing test's
         // captured output, and a skip must be visible.

@@ -2,6 +2,8 @@
 //! shapes change with the macro crate, which is always released in step.
 
 pub use crate::outcome::{Failure, IntoOutcome, Outcome};
+/// `#[ns_test]` moved below `#[rstest]`/`#[test_case]` by itself.
+pub use ns_test_macros::ns_test_after;
 
 /// Namespace bits, as the macro computes them.
 pub mod ns {
@@ -38,6 +40,106 @@ pub struct Spec {
     pub timeout_ms: u64,
     /// `env!("CARGO_MANIFEST_DIR")` of the crate the test is in.
     pub manifest_dir: &'static str,
+    /// `uid = N, gid = N`: who the body runs as; `None` = root inside.
+    pub identity: Option<Identity>,
+    /// `bind`, `bind_rw`, `tmpfs`, parents before children.
+    pub mounts: &'static [Mount],
+    /// `env(KEY = "value", ...)`, set last.
+    pub env: &'static [(&'static str, &'static str)],
+    /// `memory`, `pids`, `cpu`.
+    pub limits: Limits,
+    /// `time(monotonic = "...", boottime = "...")`.
+    pub time_offsets: TimeOffsets,
+}
+
+/// The uid and gid a test body runs as, with no capabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    /// The uid inside (never 0).
+    pub uid: u32,
+    /// The gid inside.
+    pub gid: u32,
+}
+
+/// What a mount option mounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountKind {
+    /// `bind`: a host path, read-only.
+    Bind,
+    /// `bind_rw`: a host path, writable.
+    BindRw,
+    /// `tmpfs`: a fresh, empty, writable tmpfs.
+    Tmpfs,
+}
+
+impl MountKind {
+    /// The attribute key that asks for it.
+    pub fn key(self) -> &'static str {
+        match self {
+            MountKind::Bind => "bind",
+            MountKind::BindRw => "bind_rw",
+            MountKind::Tmpfs => "tmpfs",
+        }
+    }
+}
+
+/// One mount of the attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mount {
+    /// What it mounts.
+    pub kind: MountKind,
+    /// The host path as written (relative = against the package dir);
+    /// empty for `tmpfs`.
+    pub source: &'static str,
+    /// The absolute, normalised path inside.
+    pub target: &'static str,
+}
+
+/// Resource limits of a sandbox; 0 = unlimited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// `memory = "64M"`, in bytes.
+    pub memory_bytes: u64,
+    /// `pids = 64`: processes and threads of the test.
+    pub pids: u32,
+    /// `cpu = "50%"`, in percent of one CPU.
+    pub cpu_percent: u32,
+}
+
+impl Limits {
+    /// No limit at all.
+    pub const NONE: Limits = Limits {
+        memory_bytes: 0,
+        pids: 0,
+        cpu_percent: 0,
+    };
+
+    /// Whether any limit is set.
+    pub fn any(&self) -> bool {
+        *self != Limits::NONE
+    }
+}
+
+/// Offsets of a time namespace's clocks; 0 = unchanged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeOffsets {
+    /// Added to `CLOCK_MONOTONIC`, in milliseconds.
+    pub monotonic_ms: i64,
+    /// Added to `CLOCK_BOOTTIME`, in milliseconds.
+    pub boottime_ms: i64,
+}
+
+impl TimeOffsets {
+    /// Both clocks unchanged.
+    pub const NONE: TimeOffsets = TimeOffsets {
+        monotonic_ms: 0,
+        boottime_ms: 0,
+    };
+
+    /// Whether either clock moves.
+    pub fn any(&self) -> bool {
+        *self != TimeOffsets::NONE
+    }
 }
 
 impl Spec {
@@ -48,6 +150,11 @@ impl Spec {
         hostname: None,
         timeout_ms: 0,
         manifest_dir: "",
+        identity: None,
+        mounts: &[],
+        env: &[],
+        limits: Limits::NONE,
+        time_offsets: TimeOffsets::NONE,
     };
 }
 

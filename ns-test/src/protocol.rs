@@ -17,6 +17,8 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
+pub use crate::private::{Identity, MountKind, TimeOffsets};
+
 /// Largest message either side sends; panic messages are cut to fit.
 pub const MAX_MESSAGE: usize = 128 * 1024;
 
@@ -202,6 +204,48 @@ pub struct Request {
     pub stdio: StdioLayout,
     /// How the sandbox can be inspected.
     pub inspect: Inspect,
+    /// Identity, extra mounts, environment, limits and clocks.
+    pub options: SandboxOptions,
+}
+
+/// What the attribute's options ask of the inside of a sandbox, resolved
+/// by the test thread: sources made absolute, limits mapped to the
+/// mechanism that enforces them here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SandboxOptions {
+    /// Run the payload as this uid/gid, without capabilities (`uid = N`).
+    pub identity: Option<Identity>,
+    /// Extra mounts (`mnt`), parents before children.
+    pub mounts: Vec<MountRequest>,
+    /// Variables set last, over the sandbox's defaults (`env(...)`).
+    pub set_env: Vec<(OsString, OsString)>,
+    /// Cgroup directories the keeper joins before creating the namespaces.
+    pub cgroups: Vec<PathBuf>,
+    /// Limits enforced with rlimits in the payload (no cgroup for them).
+    pub rlimits: Rlimits,
+    /// Clock offsets written when the time namespace is created.
+    pub time_offsets: TimeOffsets,
+}
+
+/// One extra mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountRequest {
+    /// `bind`, `bind_rw` or `tmpfs`.
+    pub kind: MountKind,
+    /// The host path, absolute; empty for `tmpfs`.
+    pub source: PathBuf,
+    /// The path inside, absolute.
+    pub target: PathBuf,
+}
+
+/// Limits the payload applies to itself with `setrlimit`; 0 = none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rlimits {
+    /// `RLIMIT_DATA`, in bytes.
+    pub data_bytes: u64,
+    /// The test's share of `RLIMIT_NPROC`: its processes and threads (the
+    /// payload adds the sandbox's own processes counted with them).
+    pub nproc: u32,
 }
 
 /// Inspection settings of a sandbox (`NS_TEST_LOG`, `NS_TEST_HOLD`).
@@ -283,6 +327,7 @@ impl Request {
         e.str(&self.inspect.label)
             .u8(self.inspect.hold as u8)
             .u8(self.inspect.trace as u8);
+        self.options.encode(&mut e);
         e.finish()
     }
 
@@ -347,6 +392,7 @@ impl Request {
             hold: d.u8("hold")? != 0,
             trace: d.u8("trace")? != 0,
         };
+        let options = SandboxOptions::decode(&mut d)?;
         d.end("request end")?;
         Ok(Request {
             exe_id,
@@ -361,6 +407,91 @@ impl Request {
             env,
             stdio,
             inspect,
+            options,
+        })
+    }
+}
+
+impl SandboxOptions {
+    fn encode(&self, e: &mut Encoder) {
+        match self.identity {
+            Some(Identity { uid, gid }) => e.u8(1).u32(uid).u32(gid),
+            None => e.u8(0),
+        };
+        e.u32(self.mounts.len() as u32);
+        for m in &self.mounts {
+            e.u8(match m.kind {
+                MountKind::Bind => 0,
+                MountKind::BindRw => 1,
+                MountKind::Tmpfs => 2,
+            })
+            .bytes(m.source.as_os_str().as_bytes())
+            .bytes(m.target.as_os_str().as_bytes());
+        }
+        e.u32(self.set_env.len() as u32);
+        for (k, v) in &self.set_env {
+            e.bytes(k.as_bytes()).bytes(v.as_bytes());
+        }
+        e.u32(self.cgroups.len() as u32);
+        for c in &self.cgroups {
+            e.bytes(c.as_os_str().as_bytes());
+        }
+        e.u64(self.rlimits.data_bytes)
+            .u32(self.rlimits.nproc)
+            .u64(self.time_offsets.monotonic_ms as u64)
+            .u64(self.time_offsets.boottime_ms as u64);
+    }
+
+    fn decode(d: &mut Decoder<'_>) -> Result<SandboxOptions, DecodeError> {
+        let path = |d: &mut Decoder<'_>, what| -> Result<PathBuf, DecodeError> {
+            Ok(PathBuf::from(OsString::from_vec(d.bytes(what)?)))
+        };
+        let identity = match d.u8("identity")? {
+            0 => None,
+            _ => Some(Identity {
+                uid: d.u32("identity uid")?,
+                gid: d.u32("identity gid")?,
+            }),
+        };
+        let mut mounts = Vec::new();
+        for _ in 0..d.u32("mount count")? {
+            let kind = match d.u8("mount kind")? {
+                0 => MountKind::Bind,
+                1 => MountKind::BindRw,
+                2 => MountKind::Tmpfs,
+                _ => return Err(DecodeError { what: "mount kind" }),
+            };
+            mounts.push(MountRequest {
+                kind,
+                source: path(d, "mount source")?,
+                target: path(d, "mount target")?,
+            });
+        }
+        let mut set_env = Vec::new();
+        for _ in 0..d.u32("set env count")? {
+            let k = OsString::from_vec(d.bytes("set env key")?);
+            let v = OsString::from_vec(d.bytes("set env value")?);
+            set_env.push((k, v));
+        }
+        let mut cgroups = Vec::new();
+        for _ in 0..d.u32("cgroup count")? {
+            cgroups.push(path(d, "cgroup")?);
+        }
+        let rlimits = Rlimits {
+            data_bytes: d.u64("rlimit data")?,
+            nproc: d.u32("rlimit nproc")?,
+        };
+        let time_offsets = TimeOffsets {
+            monotonic_ms: d.u64("monotonic offset")? as i64,
+            boottime_ms: d.u64("boottime offset")? as i64,
+        };
+        Ok(SandboxOptions {
+            identity,
+            mounts,
+            set_env,
+            cgroups,
+            rlimits,
+            time_offsets,
         })
     }
 }
@@ -577,8 +708,41 @@ mod tests {
                 hold: true,
                 trace: false,
             },
+            options: SandboxOptions {
+                identity: Some(Identity {
+                    uid: 1000,
+                    gid: 100,
+                }),
+                mounts: vec![
+                    MountRequest {
+                        kind: MountKind::Bind,
+                        source: "/src/x/fixtures/certs".into(),
+                        target: "/etc/certs".into(),
+                    },
+                    MountRequest {
+                        kind: MountKind::Tmpfs,
+                        source: PathBuf::new(),
+                        target: "/var/lib/app".into(),
+                    },
+                ],
+                set_env: vec![("RUST_LOG".into(), "debug".into())],
+                cgroups: vec!["/sys/fs/cgroup/ns-test-1-1".into()],
+                rlimits: Rlimits {
+                    data_bytes: 64 << 20,
+                    nproc: 64,
+                },
+                time_offsets: TimeOffsets {
+                    monotonic_ms: -1,
+                    boottime_ms: 86_400_000,
+                },
+            },
         };
         assert_eq!(Request::decode(&r.encode()), Ok(r.clone()));
+        let plain = Request {
+            options: SandboxOptions::default(),
+            ..r.clone()
+        };
+        assert_eq!(Request::decode(&plain.encode()), Ok(plain));
         let e = Request {
             payload: Payload::Exec {
                 argv: vec!["ip".into(), "link".into()],

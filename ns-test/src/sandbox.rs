@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::parent::{self, Stream};
 use crate::private::ns;
-use crate::protocol::{ExitKind, Inspect, Payload, Report, Request, StdioLayout};
+use crate::protocol::{ExitKind, Inspect, Payload, Report, Request, SandboxOptions, StdioLayout};
 
 /// A set of namespaces. The user namespace is always part of it: it is what
 /// lets an unprivileged user create the others.
@@ -235,6 +235,7 @@ impl Sandbox {
                 hold: false,
                 trace: crate::inspect::trace_enabled(),
             },
+            options: SandboxOptions::default(),
         })
     }
 

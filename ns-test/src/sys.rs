@@ -47,12 +47,60 @@ pub fn body_at(offset: u64) -> Body {
 extern "C" fn before_main(
     argc: std::ffi::c_int,
     argv: *const *mut std::ffi::c_char,
-    _envp: *const *const std::ffi::c_char,
+    envp: *const *const std::ffi::c_char,
 ) {
     if std::env::var_os(crate::server::ROLE_ENV).is_some() {
         remember_title_area(argc, argv);
+        run_later_constructors(argc, argv, envp);
     }
     crate::server::maybe_serve();
+}
+
+/// The signature glibc calls `.init_array` entries with.
+type InitFn =
+    extern "C" fn(std::ffi::c_int, *const *mut std::ffi::c_char, *const *const std::ffi::c_char);
+
+extern "C" {
+    // The bounds of this executable's `.init_array`, defined by the linker
+    // (GNU ld, lld, mold) when referenced.
+    static __init_array_start: usize;
+    static __init_array_end: usize;
+}
+
+/// Runs the `.init_array` entries after [`BEFORE_MAIN`], as the C runtime
+/// would once `before_main` returned. The fork server never returns, so
+/// without this the constructors linked after this crate's would never run
+/// in it, nor in the sandboxes it forks: LLVM's coverage profiler, for one,
+/// registers there the `atexit` handler that writes a sandbox's profile.
+fn run_later_constructors(
+    argc: std::ffi::c_int,
+    argv: *const *mut std::ffi::c_char,
+    envp: *const *const std::ffi::c_char,
+) {
+    // The linker puts both symbols at the start and the end of the
+    // `.init_array` section: relocated function pointers, `usize` each.
+    let start = std::ptr::addr_of!(__init_array_start);
+    let end = std::ptr::addr_of!(__init_array_end);
+    let len = (end as usize).saturating_sub(start as usize) / std::mem::size_of::<usize>();
+    // SAFETY: `start..end` is that section, aligned, alive as long as the
+    // process, and nothing writes it after relocation.
+    let entries = unsafe { std::slice::from_raw_parts(start, len) };
+    let me = before_main as InitFn as usize;
+    let Some(mine) = entries.iter().position(|&entry| entry == me) else {
+        return;
+    };
+    for &entry in &entries[mine + 1..] {
+        // 0 and -1 are the old `.ctors` list's terminators, not functions.
+        if entry == 0 || entry == usize::MAX {
+            continue;
+        }
+        // SAFETY: every other entry of `.init_array` is a constructor the C
+        // runtime would call next with these same arguments, once each and
+        // single-threaded; this process never returns to the runtime, so
+        // each still runs exactly once.
+        let constructor = unsafe { std::mem::transmute::<usize, InitFn>(entry) };
+        constructor(argc, argv, envp);
+    }
 }
 
 /// Where the fork server's second argument lies: the bytes a sandbox
@@ -272,4 +320,71 @@ pub fn spawn_keeping_fd(
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit takes no pointers and never returns.
     unsafe { libc::_exit(code) }
+}
+
+/// Drops every capability of this (single-threaded) process for good: the
+/// bounding set (so no file capability can grant one back on `execve`),
+/// the ambient set, then the effective, permitted and inheritable sets.
+///
+/// Man pages: capabilities(7), prctl(2) (`PR_CAPBSET_DROP`,
+/// `PR_CAP_AMBIENT`), capset(2).
+pub fn drop_capabilities() -> io::Result<()> {
+    // Capabilities are numbered from 0 to cap_last_cap; PR_CAPBSET_DROP
+    // fails with EINVAL past the last one this kernel knows.
+    for cap in 0..64 {
+        // SAFETY: PR_CAPBSET_DROP takes an integer argument and touches no
+        // memory of ours.
+        let r = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINVAL) && cap > 0 {
+                break;
+            }
+            return Err(e);
+        }
+    }
+    // SAFETY: PR_CAP_AMBIENT_CLEAR_ALL takes integer arguments only.
+    let r = unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    // EINVAL: a kernel without ambient capabilities (< 4.3) has none to clear.
+    if r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL) {
+        return Err(io::Error::last_os_error());
+    }
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: libc::c_int,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let data = [Data {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: capset reads a version-3 header and two data structs (64
+    // capability bits), which is what `header` and `data` are; both outlive
+    // the call. pid 0 is this thread, the only one.
+    let r = unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }

@@ -1,6 +1,6 @@
 use ns_test::ns_test;
 
-#[ns_test(net, memory = "1G")]
+#[ns_test(net, memroy = "1G")]
 fn small() {}
 
 fn main() {}

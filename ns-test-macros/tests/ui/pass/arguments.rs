@@ -40,4 +40,34 @@ fn hostname_alone_keeps_all() {}
 #[ns_test(all, hostname = "box")]
 fn hostname_with_all() {}
 
+#[ns_test(uid = 1000)]
+fn uid_alone() {}
+
+#[ns_test(uid = 1000, gid = 0)]
+fn uid_and_gid() {}
+
+#[ns_test(mnt, bind = "fixtures/certs:/etc/certs", bind_rw = "/srv:/srv", tmpfs = "/var/lib/app")]
+fn one_of_each_mount() {}
+
+#[ns_test(mnt, bind("a:/a", "b:/b",), tmpfs("/x", "/y"))]
+fn several_mounts() {}
+
+#[ns_test(bind = "fixtures/certs:/etc/certs")]
+fn mounts_alone_keep_all() {}
+
+#[ns_test(env(RUST_LOG = "debug", "APP.MODE" = "", r#type = "x",))]
+fn environment() {}
+
+#[ns_test(memory = "64M", pids = 64, cpu = "50%")]
+fn limits() {}
+
+#[ns_test(memory = "2G", cpu = "250%")]
+fn large_limits() {}
+
+#[ns_test(time(monotonic = "+30d", boottime = "-1.5h"))]
+fn clock_offsets() {}
+
+#[ns_test(net, time(boottime = "1h"))]
+fn one_clock_offset() {}
+
 fn main() {}

@@ -1,0 +1,6 @@
+use ns_test::ns_test;
+
+#[ns_test(memory = "64MB")]
+fn test() {}
+
+fn main() {}

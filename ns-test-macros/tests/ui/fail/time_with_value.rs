@@ -1,0 +1,6 @@
+use ns_test::ns_test;
+
+#[ns_test(time = "+1h")]
+fn test() {}
+
+fn main() {}
