@@ -219,7 +219,7 @@ fn write_time_offsets(offsets: TimeOffsets) -> Result<(), SetupError> {
 /// Sets the rlimits that stand in for cgroups. `RLIMIT_NPROC` counts the
 /// processes of this user namespace: the sandbox's helpers (keeper,
 /// reaper) too, unless the payload is in a nested one (`uid = N`).
-fn apply_rlimits(r: Rlimits, nested: bool) -> Result<(), SetupError> {
+fn apply_rlimits(r: Rlimits, nested: bool, namespaces: u32) -> Result<(), SetupError> {
     use nix::sys::resource::{setrlimit, Resource};
     let set = |resource: Resource, name: &str, value: u64| {
         setrlimit(resource, value, value)
@@ -236,7 +236,7 @@ fn apply_rlimits(r: Rlimits, nested: bool) -> Result<(), SetupError> {
         let helpers = if nested {
             0
         } else {
-            crate::limits::HELPER_PROCESSES
+            crate::limits::helper_processes(namespaces)
         };
         set(
             Resource::RLIMIT_NPROC,
@@ -351,7 +351,17 @@ pub(crate) fn keeper(req: Request, fds: Vec<OwnedFd>) -> ! {
         }
         trace.done(Step::TimeOffsets, "/proc/self/timens_offsets", t);
     }
-    // 3. The reaper: the first process of the new PID namespace.
+    // 3. The reaper: the first process of the new PID namespace. Without
+    //    one, no process needs to be first: the keeper is the reaper.
+    if req.namespaces & ns::PID == 0 {
+        let _ = send(
+            report,
+            &Report::Started {
+                reaper: nix::unistd::getpid().as_raw(),
+            },
+        );
+        reaper(&req, report_owned.as_fd())
+    }
     match sys::fork_single_threaded() {
         Ok(ForkResult::Child) => reaper(&req, report_owned.as_fd()),
         Ok(ForkResult::Parent { child }) => {
@@ -671,7 +681,11 @@ fn payload(req: &Request, report: RawFd) -> ! {
             fail(report, e);
         }
     }
-    if let Err(e) = apply_rlimits(req.options.rlimits, req.options.identity.is_some()) {
+    if let Err(e) = apply_rlimits(
+        req.options.rlimits,
+        req.options.identity.is_some(),
+        req.namespaces,
+    ) {
         fail(report, e);
     }
     match &req.payload {

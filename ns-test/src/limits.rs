@@ -27,9 +27,16 @@ use crate::parent::Verdict;
 use crate::private::Limits;
 use crate::protocol::Rlimits;
 
-/// The processes of ns-test's own in a sandbox's cgroup besides the
-/// test's: the keeper and the reaper.
-pub const HELPER_PROCESSES: u32 = 2;
+/// The processes of ns-test's own in a sandbox besides the test's: the
+/// keeper and, with a PID namespace, the reaper (without one the keeper
+/// is the reaper).
+pub const fn helper_processes(namespaces: u32) -> u32 {
+    if namespaces & crate::private::ns::PID != 0 {
+        2
+    } else {
+        1
+    }
+}
 
 /// How one kind of limit is enforced on this host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -330,7 +337,7 @@ impl Prepared {
 }
 
 /// Makes the cgroups (or picks the rlimits) for `limits`.
-pub(crate) fn prepare(limits: Limits) -> Result<Prepared, Unprepared> {
+pub(crate) fn prepare(limits: Limits, namespaces: u32) -> Result<Prepared, Unprepared> {
     if !limits.any() {
         return Ok(Prepared::none());
     }
@@ -359,7 +366,9 @@ pub(crate) fn prepare(limits: Limits) -> Result<Prepared, Unprepared> {
                         how.memory_file = Some(file);
                         Limit::Memory(limits.memory_bytes)
                     }
-                    Controller::Pids => Limit::Pids(limits.pids.saturating_add(HELPER_PROCESSES)),
+                    Controller::Pids => {
+                        Limit::Pids(limits.pids.saturating_add(helper_processes(namespaces)))
+                    }
                     Controller::Cpu => Limit::Cpu(limits.cpu_percent),
                 };
                 let parent = Parent {

@@ -290,7 +290,9 @@ pub(crate) fn collect(l: Launched, sink: &mut dyn FnMut(Stream, &[u8])) -> Colle
                     if let Some(r) = reaper {
                         let _ = kill(Pid::from_raw(r), Signal::SIGTERM);
                     }
-                    if let Some(k) = keeper {
+                    // (Without a PID namespace they are one process, which
+                    // must get the SIGTERM to end its descendants.)
+                    if let Some(k) = keeper.filter(|k| Some(*k) != reaper) {
                         let _ = kill(Pid::from_raw(k), Signal::SIGKILL);
                     }
                     drain_until.get_or_insert(now + DRAIN_GRACE);
@@ -680,7 +682,7 @@ fn run_spec(spec: &Spec, body: Body) -> Verdict {
         Ok(r) => r,
         Err(e) => return Verdict::Failed(e.to_string()),
     };
-    let limits = match crate::limits::prepare(spec.limits) {
+    let limits = match crate::limits::prepare(spec.limits, spec.namespaces | crate::private::ns::USER) {
         Ok(l) => l,
         Err(e) if e.unsupported && skip_unsupported() => {
             return announce_skip(spec, Verdict::Skipped(e.message))
