@@ -64,7 +64,7 @@ impl Above {
 
 /// Whether an attribute path names test-case's case generators. A bare
 /// `#[case]` is test-case's (`use test_case::case`) unless `#[rstest]` is
-/// there too: rstest's `#[case]` never reaches `#[ns_test]` registered.
+/// there too: then it is rstest's.
 pub(crate) fn is_test_case_generator(segments: &[&str], rstest: bool) -> bool {
     match segments {
         ["test_case" | "test_matrix"] => true,

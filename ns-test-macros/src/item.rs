@@ -72,7 +72,9 @@ pub(crate) struct Generated {
 /// A test function, validated, its attributes sorted.
 pub(crate) struct TestFn {
     /// `#[should_panic]` and `#[ignore]`: libtest reads them, so they go on
-    /// the outer, registered function.
+    /// the outer, registered function. With copies of the `#[allow(..)]`s,
+    /// which apply to both functions (rstest's case names need
+    /// `non_snake_case`).
     pub(crate) libtest_attrs: Vec<Attribute>,
     /// Every other attribute, in order (doc comments, lint levels, a
     /// runtime's `#[tokio::test]`): they stay on the user's function.
@@ -99,7 +101,8 @@ pub(crate) enum Registration {
     /// `#[ns_test]` was taken off, or a runtime attribute below registers
     /// only a nested (and so never collected) function.
     Expansion,
-    /// A `#[test]` written above `#[ns_test]` was expanded first and already
+    /// A `#[test]` above `#[ns_test]`, written there or put there by
+    /// test-case for each of its cases, was expanded first and already
     /// registered the function by its name: the expansion adds none.
     Above,
 }
@@ -325,7 +328,12 @@ impl TestFn {
                     &attr,
                     "#[ns_test] is applied more than once",
                 )),
-                AttrKind::Other | AttrKind::Rstest | AttrKind::TestCase => attrs.push(attr),
+                AttrKind::Other | AttrKind::Rstest | AttrKind::TestCase => {
+                    if attr.path().is_ident("allow") {
+                        libtest_attrs.push(attr.clone());
+                    }
+                    attrs.push(attr);
+                }
             }
         }
         // A case test-case made from a sync function: its `#[test]` is above.
@@ -444,7 +452,10 @@ mod tests {
         })
         .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(names(&test.attrs), ["doc", "allow"]);
-        assert_eq!(names(&test.libtest_attrs), ["should_panic", "ignore"]);
+        assert_eq!(
+            names(&test.libtest_attrs),
+            ["should_panic", "allow", "ignore"]
+        );
         assert_eq!(test.registration, Registration::Expansion);
         assert!(!test.runtime);
         assert!(matches!(test.returns, Returns::Unit));

@@ -682,13 +682,14 @@ fn run_spec(spec: &Spec, body: Body) -> Verdict {
         Ok(r) => r,
         Err(e) => return Verdict::Failed(e.to_string()),
     };
-    let limits = match crate::limits::prepare(spec.limits, spec.namespaces | crate::private::ns::USER) {
-        Ok(l) => l,
-        Err(e) if e.unsupported && skip_unsupported() => {
-            return announce_skip(spec, Verdict::Skipped(e.message))
-        }
-        Err(e) => return Verdict::Failed(e.message),
-    };
+    let limits =
+        match crate::limits::prepare(spec.limits, spec.namespaces | crate::private::ns::USER) {
+            Ok(l) => l,
+            Err(e) if e.unsupported && skip_unsupported() => {
+                return announce_skip(spec, Verdict::Skipped(e.message))
+            }
+            Err(e) => return Verdict::Failed(e.message),
+        };
     req.options.cgroups = limits.cgroup_dirs();
     req.options.rlimits = limits.rlimits();
     // insta and coverage inside a `mnt` sandbox.
