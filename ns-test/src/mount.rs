@@ -66,9 +66,60 @@ fn mount_tmpfs(target: &Path, mode: &str, flags: MsFlags) -> R {
     .map_err(|e| step_err(Step::MountTmpfs, "mount", Some(target), e as i32))
 }
 
+/// `mkdir -p`, trying `mkdir` first: in the fresh tmpfs the parent almost
+/// always exists, so this is one syscall where `create_dir_all` makes two.
 fn mkdir_p(path: &Path) -> R {
-    std::fs::create_dir_all(path)
-        .map_err(|e| step_err(Step::CreateMountPoint, "mkdir", Some(path), errno_of(&e)))
+    match std::fs::create_dir(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(_) => std::fs::create_dir_all(path)
+            .map_err(|e| step_err(Step::CreateMountPoint, "mkdir", Some(path), errno_of(&e))),
+    }
+}
+
+/// What a host system dir is: looked up once per fork server, before it
+/// forks any sandbox, instead of once per sandbox.
+#[derive(Debug, Clone)]
+enum SystemDir {
+    /// A directory: bound read-only.
+    Dir(&'static str),
+    /// A symlink (a merged `/usr`): recreated.
+    Link(&'static str, PathBuf),
+}
+
+/// The host's system dirs and device nodes, as [`SYSTEM_DIRS`] and
+/// [`DEVICES`] find them on this host.
+struct HostLayout {
+    dirs: Vec<SystemDir>,
+    devices: Vec<&'static str>,
+}
+
+static HOST_LAYOUT: std::sync::OnceLock<HostLayout> = std::sync::OnceLock::new();
+
+fn host_layout() -> &'static HostLayout {
+    HOST_LAYOUT.get_or_init(|| HostLayout {
+        dirs: SYSTEM_DIRS
+            .iter()
+            .filter_map(|dir| match std::fs::symlink_metadata(dir) {
+                Ok(m) if m.file_type().is_symlink() => std::fs::read_link(dir)
+                    .ok()
+                    .map(|l| SystemDir::Link(dir, l)),
+                Ok(m) if m.is_dir() => Some(SystemDir::Dir(dir)),
+                _ => None,
+            })
+            .collect(),
+        devices: DEVICES
+            .iter()
+            .copied()
+            .filter(|d| Path::new("/dev").join(d).exists())
+            .collect(),
+    })
+}
+
+/// Looks up the host layout now (the fork server calls this once, so its
+/// children inherit the answer).
+pub fn warm_up() {
+    host_layout();
 }
 
 /// Creates the mount point for `source` at `target`: a directory or an
@@ -268,20 +319,22 @@ pub fn build_root(req: &Request) -> R {
     mount_tmpfs(&home, "0755", MsFlags::MS_NOSUID | MsFlags::MS_NODEV)?;
 
     // 5. System dirs, read-only; a merged /usr's symlinks stay symlinks.
-    for dir in SYSTEM_DIRS {
-        let src = under(old, Path::new(dir));
-        let dst = under(new, Path::new(dir));
-        match std::fs::symlink_metadata(&src) {
-            Ok(m) if m.file_type().is_symlink() => {
-                let link = std::fs::read_link(&src).map_err(|e| {
-                    step_err(Step::CreateMountPoint, "readlink", Some(&src), errno_of(&e))
-                })?;
-                std::os::unix::fs::symlink(&link, &dst).map_err(|e| {
+    let layout = host_layout();
+    for entry in &layout.dirs {
+        match entry {
+            SystemDir::Link(dir, link) => {
+                let dst = under(new, Path::new(dir));
+                std::os::unix::fs::symlink(link, &dst).map_err(|e| {
                     step_err(Step::CreateMountPoint, "symlink", Some(&dst), errno_of(&e))
                 })?;
             }
-            Ok(m) if m.is_dir() => bind(&src, &dst, false)?,
-            _ => {}
+            SystemDir::Dir(dir) => {
+                bind(
+                    &under(old, Path::new(dir)),
+                    &under(new, Path::new(dir)),
+                    false,
+                )?;
+            }
         }
     }
 
@@ -302,11 +355,8 @@ pub fn build_root(req: &Request) -> R {
     let dev = new.join("dev");
     mkdir_p(&dev)?;
     mount_tmpfs(&dev, "0755", MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC)?;
-    for d in DEVICES {
-        let src = old.join("dev").join(d);
-        if std::fs::metadata(&src).is_ok() {
-            bind(&src, &dev.join(d), true)?;
-        }
+    for d in &layout.devices {
+        bind(&old.join("dev").join(d), &dev.join(d), true)?;
     }
     let pts = dev.join("pts");
     mkdir_p(&pts)?;

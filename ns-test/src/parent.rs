@@ -34,8 +34,13 @@ const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 /// `(st_dev, st_ino)` of this executable.
 pub(crate) fn exe_id() -> std::io::Result<(u64, u64)> {
+    // The executable of a process never changes: look it up once.
+    static ID: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+    if let Some(id) = ID.get() {
+        return Ok(*id);
+    }
     let m = std::fs::metadata("/proc/self/exe")?;
-    Ok((m.dev(), m.ino()))
+    Ok(*ID.get_or_init(|| (m.dev(), m.ino())))
 }
 
 struct ServerConn {
@@ -456,7 +461,9 @@ pub(crate) fn default_binds(manifest_dir: &str, extra: &[PathBuf]) -> Vec<PathBu
     if !manifest_dir.is_empty() {
         binds.push(PathBuf::from(manifest_dir));
     }
-    if let Ok(exe) = std::fs::read_link("/proc/self/exe") {
+    static EXE: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let exe = EXE.get_or_init(|| std::fs::read_link("/proc/self/exe").ok());
+    if let Some(exe) = exe {
         if let Some(dir) = exe.parent() {
             // target/debug/deps/x -> target/debug, so CARGO_BIN_EXE_* work.
             let dir = if dir.ends_with("deps") {

@@ -56,6 +56,8 @@ pub(crate) fn maybe_serve() {
 
 fn serve(sock: OwnedFd) -> ! {
     sys::set_title("server");
+    // What every sandbox would otherwise look up again.
+    crate::mount::warm_up();
     // Keepers are reaped by the kernel; nobody waits for them here.
     sys::set_signal_ignored(Signal::SIGCHLD, true);
     // As after Rust's runtime start-up: a write to a closed pipe is an
