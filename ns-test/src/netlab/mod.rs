@@ -42,7 +42,7 @@
 //! Each `eth0` is one end of a veth pair whose other end, port `p<i>`, sits
 //! in a hidden switch namespace. With [`Fabric::Relay`] (the default) a
 //! thread of the test process reads the frames arriving on the ports from
-//! `AF_PACKET` rings and forwards each to the port of its destination MAC
+//! one `AF_PACKET` ring and forwards each to the port of its destination MAC
 //! (broadcasts to all), through the fault engine. [`Fabric::Bridge`] joins
 //! the ports with a kernel bridge instead (kernel speed, no faults);
 //! [`Fabric::Direct`] joins two hosts with one veth pair.
@@ -92,12 +92,13 @@
 //!
 //! # Cost
 //!
-//! Setting up a lab takes some 50–150 ms. On a 2-vCPU VM the relay adds
+//! Setting up a lab takes some 2–30 ms. On a 2-vCPU VM the relay adds
 //! about 10 µs to a round trip over a kernel bridge (25 µs against 15 µs)
-//! and forwards 1–1.4 Gbit/s of bulk TCP (offloads are off on `eth0` so the
-//! relay sees plain frames); use [`Fabric::Bridge`] when no faults are
-//! needed. Measured by `cargo test --release --test netlab relay_cost --
-//! --ignored --nocapture`; details in `ns-test/src/netlab/README.md`.
+//! and forwards 1–1.9 Gbit/s of bulk TCP (offloads are off on `eth0` so the
+//! relay sees plain frames), against 10–16 Gbit/s for the kernel paths; use
+//! [`Fabric::Bridge`] when no faults are needed. Measured by
+//! `cargo test --release --test netlab relay_cost -- --ignored --nocapture`;
+//! details in `ns-test/src/netlab/README.md`.
 
 mod config;
 mod error;
@@ -110,8 +111,8 @@ mod relay;
 mod sys;
 
 use std::fmt;
-use std::net::Ipv4Addr;
-use std::os::fd::{AsFd, OwnedFd};
+use std::net::{Ipv4Addr, UdpSocket};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
@@ -123,7 +124,7 @@ pub use host::Host;
 
 use netlink::Refused;
 use netns::Netns;
-use relay::{Control, Port, Shared, WaitError};
+use relay::{Control, Ports, Shared, WaitError};
 
 /// The environment variable that sets the seed of labs whose test does
 /// not fix one.
@@ -244,7 +245,7 @@ impl LabBuilder {
 struct Relay {
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
-    socks: Vec<Arc<OwnedFd>>,
+    sock: Arc<OwnedFd>,
     ring_drops: AtomicU64,
 }
 
@@ -278,6 +279,16 @@ impl fmt::Debug for Lab {
 fn host_mac(i: usize) -> [u8; 6] {
     let k = i + 1;
     [0x02, 0x6e, 0x73, 0x00, (k >> 8) as u8, k as u8]
+}
+
+/// The host index a host MAC address encodes, if it is one.
+pub(crate) fn host_of_mac(mac: &[u8]) -> Option<usize> {
+    match mac {
+        [0x02, 0x6e, 0x73, 0x00, hi, lo] => {
+            (usize::from(*hi) << 8 | usize::from(*lo)).checked_sub(1)
+        }
+        _ => None,
+    }
 }
 
 fn port_mac(i: usize) -> [u8; 6] {
@@ -359,13 +370,10 @@ fn choose_seed(fixed: Option<u64>) -> Result<(u64, &'static str), Error> {
     Ok((h.finish(), "random"))
 }
 
-/// Ring size per switch port: 4 MiB for small labs, less for big ones.
+/// The switch's ring: 4 MiB, and 512 KiB more per host beyond 8, up to
+/// 32 MiB.
 fn ring_blocks(hosts: usize) -> u32 {
-    match hosts {
-        0..=8 => 64,
-        9..=64 => 16,
-        _ => 4,
-    }
+    (64 + 8 * hosts.saturating_sub(8)).min(512) as u32
 }
 
 const RING_BLOCK: u32 = 64 * 1024;
@@ -486,8 +494,8 @@ impl Lab {
         }
 
         // 5. The switch: ports up (first, so that each eth0 finds its peer
-        //    up and its queue starts at once), a bridge or the relay's rings.
-        let mut ports = Vec::new();
+        //    up and its queue starts at once), a bridge or the relay's ring.
+        let mut ports = None;
         if let Some(sw) = &mut switch {
             let s = Some("switch");
             let nl = &mut sw.netlink;
@@ -523,11 +531,10 @@ impl Lab {
                     .map_err(|r| Error::netlink(Step::LinkUp, s, "RTM_NEWLINK up", r))?;
             }
             if b.fabric == Fabric::Relay {
-                ports = open_ports(sw.fd.as_fd(), &indexes, ring_blocks(n))?;
+                ports = Some(open_ports(sw.fd.as_fd(), indexes, ring_blocks(n))?);
             }
         }
 
-        let mut eth0s = Vec::with_capacity(n);
         // 6. Each host: eth0 without IPv6 autoconf (and, behind the relay,
         //    without offloads), its address, up, lo up, and a permanent
         //    neighbour entry for every other host.
@@ -537,7 +544,6 @@ impl Lab {
             let eth0 = nl.index("eth0").map_err(|r| {
                 Error::sys(Step::ConfigureLink, h, "ioctl(SIOCGIFINDEX, eth0)", r.errno)
             })?;
-            eth0s.push(eth0);
             nl.no_ipv6_autoconf(eth0).map_err(|r| {
                 Error::netlink(Step::ConfigureLink, h, "RTM_NEWLINK addr_gen_mode", r)
             })?;
@@ -583,10 +589,9 @@ impl Lab {
         };
 
         // 8. The relay.
-        let relay = if b.fabric == Fabric::Relay {
-            Some(start_relay(&hosts, &b.link, ports, seed)?)
-        } else {
-            None
+        let relay = match ports {
+            Some(ports) => Some(start_relay(&hosts, &b.link, ports, seed)?),
+            None => None,
         };
         let lab = Lab {
             hosts,
@@ -602,7 +607,7 @@ impl Lab {
         //    kernel's link watcher has seen the carrier, asynchronously;
         //    wait until a probe from every host has crossed the fabric.
         //    (On error, dropping the lab stops the relay.)
-        wait_until_ready(&lab.hosts, &eth0s, seed)?;
+        wait_until_ready(&lab.hosts, seed)?;
 
         eprintln!(
             "netlab: {n} hosts ({}), seed {seed} ({origin}; {SEED_ENV}={seed} replays it){}",
@@ -773,28 +778,58 @@ impl Lab {
     }
 
     /// Frames the kernel dropped before the relay could read them (its
-    /// rings were full), since the lab started. Such drops are not part of
+    /// ring was full), since the lab started. Such drops are not part of
     /// the seeded fault sequence; a test that depends on exact replay can
     /// check this is 0.
     pub fn ring_drops(&self) -> Result<u64, Error> {
         let r = self.relay()?;
-        for s in &r.socks {
-            let d = sys::packet_drops(s.as_fd()).map_err(|e| {
-                Error::io(
-                    Step::OpenPacketSocket,
-                    Some("switch"),
-                    "getsockopt(PACKET_STATISTICS)",
-                    &e,
-                )
+        let d = sys::packet_drops(r.sock.as_fd()).map_err(|e| {
+            Error::io(
+                Step::OpenPacketSocket,
+                Some("switch"),
+                "getsockopt(PACKET_STATISTICS)",
+                &e,
+            )
+        })?;
+        Ok(r.ring_drops.fetch_add(d, Ordering::Relaxed) + d)
+    }
+
+    /// Waits until at least `frames` frames have entered the path from
+    /// `from` to `to` since the lab started and the relay has delivered or
+    /// dropped every frame it took in, and returns the path's counters.
+    /// Unlike [`wait_idle`](Lab::wait_idle) this does not depend on when the
+    /// kernel hands a sent frame to the relay: a test that knows how many
+    /// frames it sent waits for exactly those.
+    pub fn wait_frames(
+        &self,
+        from: &str,
+        to: &str,
+        frames: u64,
+        timeout: Duration,
+    ) -> Result<PathStats, Error> {
+        let n = self.hosts.len();
+        let i = self.index(from)? * n + self.index(to)?;
+        self.relay()?
+            .shared
+            .wait_until(timeout, |s| {
+                s.counters[i].frames.load(Ordering::Relaxed) >= frames
+            })
+            .map_err(|e| match e {
+                WaitError::Timeout => Error::Timeout {
+                    what: "waiting for frames on a path",
+                    after: timeout,
+                },
+                WaitError::Stopped(reason) => Error::RelayStopped { reason },
             })?;
-            r.ring_drops.fetch_add(d, Ordering::Relaxed);
-        }
-        Ok(r.ring_drops.load(Ordering::Relaxed))
+        self.stats(from, to)
     }
 
     /// Waits until the relay holds no frame and has found none waiting
-    /// since this call: every frame sent before the call has been
-    /// delivered or dropped. Returns at once for a fabric without relay.
+    /// since this call: every frame that reached the relay before the call
+    /// has been delivered or dropped. (A frame a host sent just before may
+    /// still be on its way through the kernel on a loaded machine; use
+    /// [`wait_frames`](Lab::wait_frames) to wait for known frames.) Returns
+    /// at once for a fabric without relay.
     pub fn wait_idle(&self, timeout: Duration) -> Result<(), Error> {
         let Some(r) = &self.relay else {
             return Ok(());
@@ -812,60 +847,56 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         if let Some(r) = &self.relay {
+            // Stop the relay and wait until it says so; it then closes its
+            // socket on its own (each close costs an RCU grace period, and
+            // the test need not wait for it).
             r.shared.stop();
-            let t = r
-                .thread
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take();
-            if let Some(t) = t {
-                let _ = t.join();
-            }
+            let _ = r.shared.wait_stopped(Duration::from_secs(5));
+            drop(
+                r.thread
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take(),
+            );
         }
     }
 }
 
-/// Opens a packet socket and ring on every switch port, from a thread in
-/// the switch namespace (a packet socket binds to an interface of the
-/// namespace it is created in).
-fn open_ports(
-    switch: std::os::fd::BorrowedFd<'_>,
-    indexes: &[u32],
-    blocks: u32,
-) -> Result<Vec<Port>, Error> {
+/// Opens the relay's packet socket and ring on the switch's ports, from a
+/// thread in the switch namespace (a packet socket belongs to the
+/// namespace it is created in). The ring is set up before the socket is
+/// bound, which spares an RCU grace period.
+fn open_ports(switch: BorrowedFd<'_>, ifindexes: Vec<u32>, blocks: u32) -> Result<Ports, Error> {
+    let sw = Some("switch");
     std::thread::scope(|s| {
         let t = std::thread::Builder::new()
             .name("netlab-switch".into())
-            .spawn_scoped(s, || -> Result<Vec<Port>, Error> {
+            .spawn_scoped(s, || -> Result<Ports, Error> {
                 netns::enter(switch, "switch")?;
-                let sw = Some("switch");
-                indexes
-                    .iter()
-                    .map(|idx| {
-                        let sock = sys::packet_socket(*idx, sys::ETH_P_ALL, true).map_err(|e| {
-                            Error::io(
-                                Step::OpenPacketSocket,
-                                sw,
-                                "socket(AF_PACKET, SOCK_RAW)",
-                                &e,
-                            )
-                        })?;
-                        let ring = sys::RxRing::new(sock.as_fd(), RING_BLOCK, blocks, RING_FRAME)
-                            .map_err(|e| {
-                            Error::io(Step::OpenPacketSocket, sw, "PACKET_RX_RING + mmap", &e)
-                        })?;
-                        Ok(Port {
-                            sock: Arc::new(sock),
-                            ring,
-                        })
-                    })
-                    .collect()
+                let sock = sys::packet_socket().map_err(|e| {
+                    Error::io(
+                        Step::OpenPacketSocket,
+                        sw,
+                        "socket(AF_PACKET, SOCK_RAW)",
+                        &e,
+                    )
+                })?;
+                let ring = sys::RxRing::new(sock.as_fd(), RING_BLOCK, blocks, RING_FRAME).map_err(
+                    |e| Error::io(Step::OpenPacketSocket, sw, "PACKET_RX_RING + mmap", &e),
+                )?;
+                sys::packet_bind(sock.as_fd(), 0)
+                    .map_err(|e| Error::io(Step::OpenPacketSocket, sw, "bind(AF_PACKET)", &e))?;
+                Ok(Ports {
+                    sock: Arc::new(sock),
+                    ring,
+                    ifindexes,
+                })
             })
-            .map_err(|e| Error::io(Step::OpenPacketSocket, Some("switch"), "pthread_create", &e))?;
+            .map_err(|e| Error::io(Step::OpenPacketSocket, sw, "pthread_create", &e))?;
         t.join().unwrap_or_else(|_| {
             Err(Error::sys(
                 Step::OpenPacketSocket,
-                Some("switch"),
+                sw,
                 "thread",
                 nix::libc::EIO,
             ))
@@ -873,52 +904,41 @@ fn open_ports(
     })
 }
 
-/// The EtherType of the lab's readiness probes: IEEE 802 "local
-/// experimental" 1. The relay forwards such frames without faults and
-/// without counting them.
-pub(crate) const PROBE_ETHERTYPE: u16 = 0x88b5;
+/// The payload prefix of lab `nonce`'s readiness probes: UDP datagrams
+/// the relay forwards without faults and without counting them.
+fn probe_payload(nonce: u64) -> Vec<u8> {
+    let mut p = b"ns-test netlab probe".to_vec();
+    p.extend_from_slice(&nonce.to_be_bytes());
+    p
+}
 
-/// Sends a probe from every host to the next and waits for it to arrive,
-/// resending every few milliseconds, for up to ten seconds per host.
-fn wait_until_ready(hosts: &[Host], eth0s: &[u32], nonce: u64) -> Result<(), Error> {
+/// Sends a UDP probe from every host to the next and waits for it to
+/// arrive, resending every few milliseconds, for up to ten seconds per
+/// host: some queues (a bridge port's) only start when the kernel's link
+/// watcher, which runs asynchronously, has seen the carrier.
+fn wait_until_ready(hosts: &[Host], nonce: u64) -> Result<(), Error> {
     let n = hosts.len();
     if n < 2 {
         return Ok(());
     }
-    let socks: Vec<OwnedFd> = hosts
-        .iter()
-        .zip(eth0s)
-        .map(|(h, idx)| {
-            let sock = h
-                .run(|| sys::packet_socket(*idx, PROBE_ETHERTYPE, false))?
-                .map_err(|e| Error::io(Step::LinkUp, Some(&h.name), "socket(AF_PACKET)", &e))?;
-            nix::sys::socket::setsockopt(
-                &sock,
-                nix::sys::socket::sockopt::ReceiveTimeout,
-                &nix::sys::time::TimeVal::new(0, 5_000),
-            )
-            .map_err(|e| {
-                Error::sys(
-                    Step::LinkUp,
-                    Some(&h.name),
-                    "setsockopt(SO_RCVTIMEO)",
-                    e as i32,
-                )
-            })?;
-            Ok(sock)
-        })
-        .collect::<Result<_, Error>>()?;
     let patience = Duration::from_secs(10);
+    let bind = |h: &Host| -> Result<UdpSocket, Error> {
+        let ip = h.ip;
+        let sock = h
+            .run(move || UdpSocket::bind((ip, 0)))?
+            .map_err(|e| Error::io(Step::LinkUp, Some(&h.name), "bind(UDP probe)", &e))?;
+        sock.set_read_timeout(Some(Duration::from_millis(5)))
+            .map_err(|e| Error::io(Step::LinkUp, Some(&h.name), "setsockopt(SO_RCVTIMEO)", &e))?;
+        Ok(sock)
+    };
+    let socks: Vec<UdpSocket> = hosts.iter().map(bind).collect::<Result<_, _>>()?;
     for i in 0..n {
         let j = (i + 1) % n;
-        let mut frame = Vec::with_capacity(64);
-        frame.extend_from_slice(&hosts[j].mac);
-        frame.extend_from_slice(&hosts[i].mac);
-        frame.extend_from_slice(&PROBE_ETHERTYPE.to_be_bytes());
-        frame.extend_from_slice(b"netlab");
-        frame.extend_from_slice(&nonce.to_be_bytes());
-        frame.extend_from_slice(&(i as u32).to_be_bytes());
-        frame.resize(60, 0);
+        let mut probe = probe_payload(nonce);
+        probe.extend_from_slice(&(i as u32).to_be_bytes());
+        let to = socks[j]
+            .local_addr()
+            .map_err(|e| Error::io(Step::LinkUp, Some(&hosts[j].name), "getsockname", &e))?;
         let start = Instant::now();
         'probe: loop {
             if start.elapsed() > patience {
@@ -927,25 +947,15 @@ fn wait_until_ready(hosts: &[Host], eth0s: &[u32], nonce: u64) -> Result<(), Err
                     after: patience,
                 });
             }
-            let h = Some(hosts[i].name.as_str());
-            nix::sys::socket::send(
-                std::os::fd::AsRawFd::as_raw_fd(&socks[i]),
-                &frame,
-                nix::sys::socket::MsgFlags::empty(),
-            )
-            .map_err(|e| Error::sys(Step::LinkUp, h, "send(probe)", e as i32))?;
-            let mut buf = [0u8; 128];
-            // Read until this resend's wait runs out; stale probes of an
-            // earlier resend are as good as this one.
-            loop {
-                match nix::sys::socket::recv(
-                    std::os::fd::AsRawFd::as_raw_fd(&socks[j]),
-                    &mut buf,
-                    nix::sys::socket::MsgFlags::empty(),
-                ) {
-                    Ok(len) if len >= 60 && buf[14..60] == frame[14..60] => break 'probe,
-                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                    Err(_) => break,
+            socks[i]
+                .send_to(&probe, to)
+                .map_err(|e| Error::io(Step::LinkUp, Some(&hosts[i].name), "send(probe)", &e))?;
+            let mut buf = [0u8; 64];
+            // Read until this resend's wait runs out; a probe of an earlier
+            // resend is as good as this one.
+            while let Ok(len) = socks[j].recv(&mut buf) {
+                if buf[..len] == probe[..] {
+                    break 'probe;
                 }
             }
         }
@@ -953,12 +963,7 @@ fn wait_until_ready(hosts: &[Host], eth0s: &[u32], nonce: u64) -> Result<(), Err
     Ok(())
 }
 
-fn start_relay(
-    hosts: &[Host],
-    link: &LinkConfig,
-    ports: Vec<Port>,
-    seed: u64,
-) -> Result<Relay, Error> {
+fn start_relay(hosts: &[Host], link: &LinkConfig, ports: Ports, seed: u64) -> Result<Relay, Error> {
     let n = hosts.len();
     let (wake_r, wake_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
@@ -967,12 +972,8 @@ fn start_relay(
         configs: vec![link.clone(); n * n],
         partitioned: vec![false; n * n],
     };
-    let shared = Arc::new(Shared::new(
-        hosts.iter().map(|h| h.mac).collect(),
-        control,
-        wake_w,
-    ));
-    let socks: Vec<Arc<OwnedFd>> = ports.iter().map(|p| p.sock.clone()).collect();
+    let shared = Arc::new(Shared::new(n, probe_payload(seed), control, wake_w));
+    let sock = ports.sock.clone();
     let epoch = Instant::now();
     let s = shared.clone();
     let thread = std::thread::Builder::new()
@@ -982,7 +983,7 @@ fn start_relay(
     Ok(Relay {
         shared,
         thread: Mutex::new(Some(thread)),
-        socks,
+        sock,
         ring_drops: AtomicU64::new(0),
     })
 }

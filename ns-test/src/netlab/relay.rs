@@ -1,15 +1,16 @@
 //! The relay: a thread of the test process that plays the switch. Each
-//! host's cable ends in a hidden switch namespace; the relay reads the
-//! frames arriving there from a packet-socket ring per port, looks up the
-//! destination port by MAC address (broadcast and unknown destinations go
-//! to every other port), asks the [fault engine](super::fault) what
-//! becomes of each copy, and sends it out of the destination port when it
-//! is due.
+//! host's cable ends in a port of a hidden switch namespace; the relay
+//! reads the frames arriving on all ports from one packet-socket ring,
+//! looks up the destination port by MAC address (broadcast and unknown
+//! destinations go to every other port), asks the
+//! [fault engine](super::fault) what becomes of each copy, and sends it
+//! out of the destination port now or, held in a heap ordered by due time,
+//! when it is due.
 //!
 //! ```text
-//!  h1 eth0 ══ p1 ┐                        ┌─▶ send(p2) ══ h2 eth0
-//!  h2 eth0 ══ p2 ┼─ ring ─▶ fault engine ─┤   (now, or from a heap of
-//!  h3 eth0 ══ p3 ┘           (per path)   └─▶  frames ordered by due time)
+//!  h1 eth0 ══ p1 ┐                           ┌─▶ sendto(p2) ══ h2 eth0
+//!  h2 eth0 ══ p2 ┼─▶ ring ─▶ fault engine ───┤
+//!  h3 eth0 ══ p3 ┘           (per path)      └─▶ heap ─▶ sendto(p3), when due
 //! ```
 
 use std::cmp::Ordering as CmpOrdering;
@@ -21,19 +22,18 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags};
-use nix::sys::socket::{send, MsgFlags};
 use nix::sys::time::TimeSpec;
 
 use super::config::LinkConfig;
 use super::fault::{Drop, Fate, Path, Rng};
-use super::sys::RxRing;
+use super::sys::{self, RxRing};
 
-/// Frames read from one port before the relay turns to the next.
+/// Frames read from the ring before the relay delivers what is due.
 const BATCH: usize = 64;
 /// Frames the relay holds for later delivery, at most; beyond, frames are
 /// dropped and counted as `overflow`.
 pub(crate) const MAX_HELD: usize = 32_768;
-/// `PACKET_OUTGOING`: a frame this port sent.
+/// `PACKET_OUTGOING`: a frame the switch itself sent.
 const PACKET_OUTGOING: u8 = 4;
 
 /// Counters of one path, updated by the relay.
@@ -77,7 +77,8 @@ struct Progress {
 /// State shared between the lab (any thread) and the relay thread.
 pub(crate) struct Shared {
     pub hosts: usize,
-    pub macs: Vec<[u8; 6]>,
+    /// The payload prefix of the lab's readiness probes.
+    pub probe: Vec<u8>,
     pub counters: Vec<Counters>,
     pub send_errors: AtomicU64,
     control: Mutex<Control>,
@@ -94,11 +95,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub(crate) fn new(macs: Vec<[u8; 6]>, control: Control, wake: OwnedFd) -> Shared {
-        let n = macs.len();
+    pub(crate) fn new(hosts: usize, probe: Vec<u8>, control: Control, wake: OwnedFd) -> Shared {
+        let n = hosts;
         Shared {
             hosts: n,
-            macs,
+            probe,
             counters: (0..n * n).map(|_| Counters::default()).collect(),
             send_errors: AtomicU64::new(0),
             control: Mutex::new(control),
@@ -162,6 +163,41 @@ impl Shared {
         }
     }
 
+    /// Waits until the relay is idle and `cond` (which reads counters)
+    /// holds, checking at every idle moment of the relay. Frames counted
+    /// by `cond` are then delivered or dropped.
+    pub(crate) fn wait_until(
+        &self,
+        timeout: Duration,
+        cond: impl Fn(&Shared) -> bool,
+    ) -> Result<(), WaitError> {
+        let guard = lock(&self.progress);
+        let (guard, _) = self
+            .progress_cv
+            .wait_timeout_while(guard, timeout, |p| {
+                p.stopped.is_none() && !(p.idle && cond(self))
+            })
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(r) = &guard.stopped {
+            return Err(WaitError::Stopped(r.clone()));
+        }
+        if guard.idle && cond(self) {
+            Ok(())
+        } else {
+            Err(WaitError::Timeout)
+        }
+    }
+
+    /// Waits until the relay thread has stopped relaying.
+    pub(crate) fn wait_stopped(&self, timeout: Duration) -> bool {
+        let guard = lock(&self.progress);
+        let (guard, _) = self
+            .progress_cv
+            .wait_timeout_while(guard, timeout, |p| p.stopped.is_none())
+            .unwrap_or_else(PoisonError::into_inner);
+        guard.stopped.is_some()
+    }
+
     fn publish(&self, seen_kick: u64, idle: bool) {
         let mut p = lock(&self.progress);
         p.seen_kick = seen_kick;
@@ -184,10 +220,12 @@ pub(crate) enum WaitError {
     Stopped(String),
 }
 
-/// A switch port: its packet socket and the ring it receives into.
-pub(crate) struct Port {
+/// The switch's ports: one packet socket for all, the ring it receives
+/// into, and each port's interface index.
+pub(crate) struct Ports {
     pub sock: Arc<OwnedFd>,
     pub ring: RxRing,
+    pub ifindexes: Vec<u32>,
 }
 
 /// A frame waiting for its delivery time.
@@ -219,7 +257,8 @@ impl Ord for Held {
 /// The relay's own state.
 struct Switch {
     shared: Arc<Shared>,
-    socks: Vec<Arc<OwnedFd>>,
+    sock: Arc<OwnedFd>,
+    ifindexes: Vec<u32>,
     paths: Vec<Path>,
     generation: u64,
     held: BinaryHeap<Held>,
@@ -260,14 +299,8 @@ impl Switch {
     }
 
     fn transmit(&mut self, port: usize, frame: Vec<u8>) {
-        if let Some(s) = self.socks.get(port) {
-            if send(
-                std::os::fd::AsRawFd::as_raw_fd(&**s),
-                &frame,
-                MsgFlags::MSG_DONTWAIT,
-            )
-            .is_err()
-            {
+        if let Some(ifindex) = self.ifindexes.get(port) {
+            if sys::packet_send(self.sock.as_fd(), *ifindex, &frame).is_err() {
                 bump(&self.shared.send_errors);
             }
         }
@@ -310,17 +343,12 @@ impl Switch {
             self.recycle(frame);
             return;
         }
-        let dst = &frame[0..6];
-        let single = if dst[0] & 1 == 0 {
-            self.shared.macs.iter().position(|m| m == dst)
-        } else {
-            None
-        };
+        let single = super::host_of_mac(&frame[0..6]).filter(|i| *i < n);
         if single == Some(from) {
             self.recycle(frame);
             return;
         }
-        if frame[12..14] == super::PROBE_ETHERTYPE.to_be_bytes() {
+        if is_probe(&frame, &self.shared.probe) {
             // The lab's own readiness probe: no faults, no counters.
             match single {
                 Some(to) => self.transmit(to, frame),
@@ -384,6 +412,16 @@ impl Switch {
     }
 }
 
+/// Whether `frame` is the lab's readiness probe: a UDP/IPv4 datagram whose
+/// payload starts with `probe`.
+fn is_probe(frame: &[u8], probe: &[u8]) -> bool {
+    if frame.len() < 34 || frame[12..14] != [0x08, 0x00] || frame[23] != 17 {
+        return false;
+    }
+    let payload = 14 + usize::from(frame[14] & 0x0f) * 4 + 8;
+    frame.get(payload..payload + probe.len()) == Some(probe)
+}
+
 /// Reads what is in the wake pipe, so it can signal again.
 fn drain(fd: &OwnedFd) {
     let mut buf = [0u8; 64];
@@ -395,7 +433,7 @@ fn drain(fd: &OwnedFd) {
 }
 
 /// The relay thread's body: runs until [`Shared::stop`].
-pub(crate) fn run(shared: Arc<Shared>, ports: Vec<Port>, wake: OwnedFd, seed: u64, epoch: Instant) {
+pub(crate) fn run(shared: Arc<Shared>, ports: Ports, wake: OwnedFd, seed: u64, epoch: Instant) {
     // Deliveries are timed with ppoll: ask for nanosecond wake-ups.
     let _ = nix::sys::prctl::set_timerslack(1);
     let n = shared.hosts;
@@ -405,11 +443,20 @@ pub(crate) fn run(shared: Arc<Shared>, ports: Vec<Port>, wake: OwnedFd, seed: u6
             Path::new(LinkConfig::new(), Rng::new(seed, stream))
         })
         .collect();
-    let (socks, mut rings): (Vec<Arc<OwnedFd>>, Vec<RxRing>) =
-        ports.into_iter().map(|p| (p.sock, p.ring)).unzip();
+    let Ports {
+        sock,
+        mut ring,
+        ifindexes,
+    } = ports;
+    // Port by interface index.
+    let mut port_of = vec![None; ifindexes.iter().max().map_or(0, |m| *m as usize + 1)];
+    for (port, ifindex) in ifindexes.iter().enumerate() {
+        port_of[*ifindex as usize] = Some(port);
+    }
     let mut sw = Switch {
         shared: shared.clone(),
-        socks: socks.clone(),
+        sock: sock.clone(),
+        ifindexes,
         paths,
         generation: 0,
         held: BinaryHeap::new(),
@@ -417,7 +464,7 @@ pub(crate) fn run(shared: Arc<Shared>, ports: Vec<Port>, wake: OwnedFd, seed: u6
         pool: Vec::new(),
         epoch,
     };
-    let mut incoming: Vec<(Vec<u8>, usize)> = Vec::with_capacity(BATCH);
+    let mut incoming: Vec<(usize, Vec<u8>, usize)> = Vec::with_capacity(BATCH);
     let reason = loop {
         // Drain before reading the kick counter: a kick that lands after
         // the drain leaves the pipe readable, so ppoll below returns.
@@ -430,51 +477,50 @@ pub(crate) fn run(shared: Arc<Shared>, ports: Vec<Port>, wake: OwnedFd, seed: u6
         let now = sw.now();
         sw.deliver_due(now);
         let mut got = 0;
-        for (from, ring) in rings.iter_mut().enumerate() {
-            for _ in 0..BATCH {
-                let mut buf = sw.buffer();
-                let mut meta = None;
-                let had = ring.next_frame(|f| {
+        for _ in 0..BATCH {
+            let mut buf = sw.buffer();
+            let mut meta = None;
+            let had = ring.next_frame(|f| {
+                let port = port_of.get(f.ifindex as usize).copied().flatten();
+                if let Some(port) = port {
                     if f.pkttype != PACKET_OUTGOING && f.data.len() == f.wire_len {
                         buf.extend_from_slice(f.data);
-                        meta = Some(f.wire_len);
+                        meta = Some((port, f.wire_len));
                     }
-                });
-                if !had {
-                    sw.recycle(buf);
-                    break;
                 }
-                got += 1;
-                match meta {
-                    Some(len) => incoming.push((buf, len)),
-                    None => sw.recycle(buf),
-                }
+            });
+            if !had {
+                sw.recycle(buf);
+                break;
             }
-            for (frame, len) in incoming.drain(..) {
-                sw.handle(from, frame, len);
+            got += 1;
+            match meta {
+                Some((port, len)) => incoming.push((port, buf, len)),
+                None => sw.recycle(buf),
             }
         }
         if got > 0 {
+            // Not idle from before the counters move: a waiter that sees
+            // the new counts also sees this.
             shared.publish(kick, false);
+            for (from, frame, len) in incoming.drain(..) {
+                sw.handle(from, frame, len);
+            }
             continue;
         }
         let now = sw.now();
         sw.deliver_due(now);
-        // Idle: no frame waited in the rings when checked (after `kick`
-        // was read) and none is held.
+        // Idle: no frame waited in the ring when checked (after `kick` was
+        // read) and none is held.
         shared.publish(kick, sw.held.is_empty());
         let timeout = sw.held.peek().map(|h| {
             let wait = h.at.saturating_sub(now);
             TimeSpec::from_duration(Duration::from_nanos(wait))
         });
-        let mut fds: Vec<PollFd<'_>> = socks
-            .iter()
-            .map(|s| PollFd::new(s.as_fd(), PollFlags::POLLIN))
-            .chain(std::iter::once(PollFd::new(
-                wake.as_fd(),
-                PollFlags::POLLIN,
-            )))
-            .collect();
+        let mut fds = [
+            PollFd::new(sock.as_fd(), PollFlags::POLLIN),
+            PollFd::new(wake.as_fd(), PollFlags::POLLIN),
+        ];
         match nix::poll::ppoll(&mut fds, timeout, None) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => break format!("ppoll => {}", crate::error::errno_name(e as i32)),

@@ -4,7 +4,7 @@
 //!
 //! Man pages: ioctl(2) + netdevice(7) + ioctl_ns(2) (`SIOCGIFINDEX`,
 //! `SIOCETHTOOL`, `SIOCGSKNS`), packet(7) (`AF_PACKET`, `PACKET_RX_RING`),
-//! mmap(2), setns(2), prctl(2), fsopen(2), fsmount(2), open_tree(2),
+//! sendto(2), mmap(2), setns(2), prctl(2), fsopen(2), fsmount(2), open_tree(2),
 //! move_mount(2).
 #![allow(unsafe_code)]
 
@@ -33,7 +33,7 @@ const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
 /// `TPACKET_V2`.
 const TPACKET_V2: libc::c_int = 1;
 /// `ETH_P_ALL`: every protocol.
-pub(crate) const ETH_P_ALL: u16 = 0x0003;
+const ETH_P_ALL: u16 = 0x0003;
 /// `TP_STATUS_KERNEL`: the slot belongs to the kernel.
 const TP_STATUS_KERNEL: u32 = 0;
 /// `TP_STATUS_USER`: the slot holds a frame for us.
@@ -153,38 +153,38 @@ pub(crate) fn netlink_ext_ack(sock: BorrowedFd<'_>) {
     let _ = set_int_opt(sock, SOL_NETLINK, NETLINK_EXT_ACK, 1);
 }
 
-/// An `AF_PACKET` raw socket bound to interface `ifindex` and EtherType
-/// `ethertype` (`ETH_P_ALL` = 3 for every frame), receiving the frames the
-/// interface receives (not the ones it sends); its own frames skip the
-/// interface's qdisc when `bypass_qdisc`.
+/// An unbound `AF_PACKET` raw socket that, once [bound](packet_bind),
+/// receives the frames interfaces receive (not the ones it sends), and
+/// sends past the qdisc. Created with protocol 0 so that no receive hook
+/// exists until `bind`: each hook change of a packet socket costs an RCU
+/// grace period (`synchronize_net`), tens of milliseconds.
 /// [packet(7)](https://man7.org/linux/man-pages/man7/packet.7.html)
-pub(crate) fn packet_socket(
-    ifindex: u32,
-    ethertype: u16,
-    bypass_qdisc: bool,
-) -> io::Result<OwnedFd> {
-    let proto = ethertype.to_be();
+pub(crate) fn packet_socket() -> io::Result<OwnedFd> {
     // SAFETY: plain socket(2) call; no pointers.
-    let fd = cvt(unsafe {
-        libc::socket(
-            libc::AF_PACKET,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::c_int::from(proto),
-        )
-    })?;
+    let fd = cvt(unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) })?;
     // SAFETY: the kernel just opened `fd`; nothing else owns it.
     let sock = unsafe { OwnedFd::from_raw_fd(fd) };
     // Our own transmissions are not frames to relay. (Linux < 4.20 lacks
     // the option; the relay also skips PACKET_OUTGOING frames.)
     let _ = set_int_opt(sock_fd(&sock), SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
-    if bypass_qdisc {
-        let _ = set_int_opt(sock_fd(&sock), SOL_PACKET, PACKET_QDISC_BYPASS, 1);
-    }
+    let _ = set_int_opt(sock_fd(&sock), SOL_PACKET, PACKET_QDISC_BYPASS, 1);
+    Ok(sock)
+}
+
+fn link_addr(ifindex: u32, ethertype: u16) -> libc::sockaddr_ll {
     // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
     let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
     addr.sll_family = libc::AF_PACKET as u16;
-    addr.sll_protocol = proto;
+    addr.sll_protocol = ethertype.to_be();
     addr.sll_ifindex = ifindex as i32;
+    addr
+}
+
+/// Binds packet socket `sock` to every frame (`ETH_P_ALL`) of interface
+/// `ifindex` (0: every interface of its network namespace).
+/// [packet(7)](https://man7.org/linux/man-pages/man7/packet.7.html)
+pub(crate) fn packet_bind(sock: BorrowedFd<'_>, ifindex: u32) -> io::Result<()> {
+    let addr = link_addr(ifindex, ETH_P_ALL);
     // SAFETY: `addr` is a valid sockaddr_ll of the size passed.
     cvt(unsafe {
         libc::bind(
@@ -192,8 +192,33 @@ pub(crate) fn packet_socket(
             (&addr as *const libc::sockaddr_ll).cast(),
             std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
         )
-    })?;
-    Ok(sock)
+    })
+    .map(drop)
+}
+
+/// Sends the Ethernet frame `frame` out of interface `ifindex` on packet
+/// socket `sock`, without blocking.
+/// [packet(7)](https://man7.org/linux/man-pages/man7/packet.7.html),
+/// [sendto(2)](https://man7.org/linux/man-pages/man2/sendto.2.html)
+pub(crate) fn packet_send(sock: BorrowedFd<'_>, ifindex: u32, frame: &[u8]) -> io::Result<()> {
+    let addr = link_addr(ifindex, ETH_P_ALL);
+    // SAFETY: `frame` is a live buffer of the length passed and `addr` a
+    // valid sockaddr_ll of the size passed; the kernel only reads both.
+    let r = unsafe {
+        libc::sendto(
+            sock.as_raw_fd(),
+            frame.as_ptr().cast(),
+            frame.len(),
+            libc::MSG_DONTWAIT,
+            (&addr as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }
 
 fn sock_fd(s: &OwnedFd) -> BorrowedFd<'_> {
@@ -264,6 +289,8 @@ pub(crate) struct RxFrame<'a> {
     /// `sll_pkttype`: `PACKET_HOST`, `PACKET_BROADCAST`, ...,
     /// `PACKET_OUTGOING` (4).
     pub pkttype: u8,
+    /// `sll_ifindex`: the interface it came in on.
+    pub ifindex: u32,
 }
 
 impl RxRing {
@@ -350,7 +377,9 @@ impl RxRing {
             let wire_len = read_u32(4) as usize;
             let snaplen = read_u32(8) as usize;
             let mac = read_u16(12) as usize;
-            // sockaddr_ll.sll_pkttype is at offset 10 of the address.
+            // In the sockaddr_ll after the header, sll_ifindex is at
+            // offset 4 and sll_pkttype at offset 10.
+            let ifindex = read_u32(TPACKET2_HDRLEN + 4);
             let pkttype = *hdr.add(TPACKET2_HDRLEN + 10);
             let start = mac.min(self.frame_size);
             let snap = snaplen.min(self.frame_size - start);
@@ -358,6 +387,7 @@ impl RxRing {
                 data: std::slice::from_raw_parts(hdr.add(start), snap),
                 wire_len,
                 pkttype,
+                ifindex,
             }
         };
         f(frame);
