@@ -169,11 +169,23 @@ const FEATURES: [(&str, bool, Namespaces, bool); 7] = [
 ];
 
 fn finish(facts: HostFacts, kernel: String, mut checks: Vec<Check>) -> Findings {
-    checks.push(Check {
-        feature: "cgroup v2 delegation",
-        core: false,
-        status: cgroup_delegation(),
-    });
+    // Resource limits: which mechanism enforces each here.
+    let limits = crate::limits::probe().to_string();
+    for (feature, line) in [
+        ("memory limit (memory = ...)", 0),
+        ("pids limit (pids = ...)", 1),
+        ("cpu limit (cpu = ...)", 2),
+    ] {
+        let text = limits.lines().nth(line).unwrap_or("").to_string();
+        let text = text
+            .split_once(':')
+            .map_or(text.clone(), |(_, rest)| rest.trim().to_string());
+        checks.push(Check {
+            feature,
+            core: false,
+            status: Status::Note(text),
+        });
+    }
     checks.push(Check {
         feature: "sch_netem",
         core: false,
@@ -184,35 +196,6 @@ fn finish(facts: HostFacts, kernel: String, mut checks: Vec<Check>) -> Findings 
         kernel,
         uid: nix::unistd::geteuid().as_raw(),
         checks,
-    }
-}
-
-fn cgroup_delegation() -> Status {
-    if !std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
-        return Status::Note(
-            "no unified cgroup v2 hierarchy at /sys/fs/cgroup: resource limits fall back to rlimits"
-                .into(),
-        );
-    }
-    let own = std::fs::read_to_string("/proc/self/cgroup")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("0::").map(str::to_string))
-        })
-        .unwrap_or_default();
-    let dir = std::path::Path::new("/sys/fs/cgroup").join(own.trim_start_matches('/'));
-    let procs = dir.join("cgroup.procs");
-    match nix::unistd::access(&procs, nix::unistd::AccessFlags::W_OK) {
-        Ok(()) => Status::Note(format!(
-            "{} is writable: per-sandbox cgroups are possible",
-            dir.display()
-        )),
-        Err(_) => Status::Note(format!(
-            "{} is not writable by this user: resource limits fall back to rlimits \
-             (delegate a subtree, e.g. systemd-run --user -p Delegate=yes)",
-            dir.display()
-        )),
     }
 }
 
