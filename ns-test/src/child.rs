@@ -247,9 +247,78 @@ fn apply_rlimits(r: Rlimits, nested: bool, namespaces: u32) -> Result<(), SetupE
     Ok(())
 }
 
+/// Namespaces a keeper created before its request arrived (see
+/// `server::Warm`): the expensive part of a sandbox, done while the
+/// previous test ran.
+pub(crate) struct Ahead {
+    /// Why it could not be done; reported once a request arrives.
+    result: Result<(), SetupError>,
+    /// `lo` is already up.
+    lo_up: bool,
+    /// Each step done, with its detail and duration, for `NS_TEST_LOG`.
+    took: Vec<(Step, String, u64)>,
+}
+
+fn micros_since(t: Instant) -> u64 {
+    t.elapsed().as_micros().min(u64::MAX as u128) as u64
+}
+
+/// Creates the namespaces `namespaces`, writes the id maps for `uid`/`gid`
+/// and brings `lo` up, in this (single-threaded) process, ahead of the
+/// request that will use them.
+pub(crate) fn create_ahead(namespaces: u32, uid: u32, gid: u32) -> Ahead {
+    let mut a = Ahead {
+        result: Ok(()),
+        lo_up: false,
+        took: Vec::new(),
+    };
+    let t = Instant::now();
+    // No retry: a limit reached now is left to the keeper's own attempt
+    // once its request arrives.
+    if let Err(e) = unshare(clone_flags(namespaces)) {
+        a.result = Err(step_err(Step::CreateNamespaces, "unshare", None, e as i32));
+        return a;
+    }
+    a.took.push((
+        Step::CreateNamespaces,
+        format!("{} (ahead of time)", namespace_names(namespaces)),
+        micros_since(t),
+    ));
+    let t = Instant::now();
+    if let Err(e) = write_id_maps(uid, gid) {
+        a.result = Err(e);
+        return a;
+    }
+    a.took.push((
+        Step::WriteUidMap,
+        "setgroups, uid_map, gid_map (ahead of time)".into(),
+        micros_since(t),
+    ));
+    if namespaces & ns::NET != 0 {
+        let t = Instant::now();
+        if let Err(e) = sys::interface_up("lo") {
+            a.result = Err(step_err(
+                Step::LoopbackUp,
+                "ioctl(SIOCSIFFLAGS)",
+                Some("lo".as_ref()),
+                io_errno(&e),
+            ));
+            return a;
+        }
+        a.lo_up = true;
+        a.took.push((
+            Step::LoopbackUp,
+            "lo (ahead of time)".into(),
+            micros_since(t),
+        ));
+    }
+    a
+}
+
 /// The keeper: entered in a fresh fork of the server with the request's
-/// descriptors (`[report, stdio...]`). Never returns.
-pub(crate) fn keeper(req: Request, fds: Vec<OwnedFd>) -> ! {
+/// descriptors (`[report, stdio...]`), or in a warm keeper once its request
+/// arrives (`ahead`). Never returns.
+pub(crate) fn keeper(req: Request, fds: Vec<OwnedFd>, ahead: Option<Ahead>) -> ! {
     sys::set_signal_ignored(Signal::SIGCHLD, false);
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
     let mut fds = fds.into_iter();
@@ -310,6 +379,76 @@ pub(crate) fn keeper(req: Request, fds: Vec<OwnedFd>) -> ! {
         on: req.inspect.trace,
     };
 
+    let lo_up = match ahead {
+        Some(a) => {
+            // Created while the previous test ran (never with cgroups or
+            // clock offsets: see `server::warm_key`).
+            for (step, detail, micros) in a.took {
+                if trace.on {
+                    let _ = send(
+                        report,
+                        &Report::Trace {
+                            step: step.code(),
+                            detail,
+                            micros,
+                        },
+                    );
+                }
+            }
+            match a.result {
+                Ok(()) => a.lo_up,
+                // Nothing was created: do it now, as a forked keeper would.
+                Err(e) if e.step == Step::CreateNamespaces => {
+                    create_now(&req, report, &trace);
+                    false
+                }
+                Err(e) => fail(report, e),
+            }
+        }
+        None => {
+            create_now(&req, report, &trace);
+            false
+        }
+    };
+    // 3. The reaper: the first process of the new PID namespace. Without
+    //    one, no process needs to be first: the keeper is the reaper.
+    if req.namespaces & ns::PID == 0 {
+        let _ = send(
+            report,
+            &Report::Started {
+                reaper: nix::unistd::getpid().as_raw(),
+            },
+        );
+        reaper(&req, report_owned.as_fd(), lo_up)
+    }
+    match sys::fork_single_threaded() {
+        Ok(ForkResult::Child) => reaper(&req, report_owned.as_fd(), lo_up),
+        Ok(ForkResult::Parent { child }) => {
+            let _ = send(
+                report,
+                &Report::Started {
+                    reaper: child.as_raw(),
+                },
+            );
+            let status = loop {
+                match waitpid(child, None) {
+                    Err(Errno::EINTR) => continue,
+                    Ok(s) => match exit_kind(s) {
+                        Some(k) => break k,
+                        None => continue,
+                    },
+                    Err(_) => break ExitKind::Code(-1),
+                }
+            };
+            let _ = send(report, &Report::ReaperExit(status));
+            sys::exit_now(0)
+        }
+        Err(e) => fail(report, step_err(Step::Fork, "fork", None, e as i32)),
+    }
+}
+
+/// Steps 0–2 for a keeper that was forked for its request.
+fn create_now(req: &Request, report: RawFd, trace: &Tracer) {
     // 0. The sandbox's cgroups (`memory`, `pids`, `cpu`), joined first so
     //    every process of the sandbox is in them.
     if !req.options.cgroups.is_empty() {
@@ -351,44 +490,9 @@ pub(crate) fn keeper(req: Request, fds: Vec<OwnedFd>) -> ! {
         }
         trace.done(Step::TimeOffsets, "/proc/self/timens_offsets", t);
     }
-    // 3. The reaper: the first process of the new PID namespace. Without
-    //    one, no process needs to be first: the keeper is the reaper.
-    if req.namespaces & ns::PID == 0 {
-        let _ = send(
-            report,
-            &Report::Started {
-                reaper: nix::unistd::getpid().as_raw(),
-            },
-        );
-        reaper(&req, report_owned.as_fd())
-    }
-    match sys::fork_single_threaded() {
-        Ok(ForkResult::Child) => reaper(&req, report_owned.as_fd()),
-        Ok(ForkResult::Parent { child }) => {
-            let _ = send(
-                report,
-                &Report::Started {
-                    reaper: child.as_raw(),
-                },
-            );
-            let status = loop {
-                match waitpid(child, None) {
-                    Err(Errno::EINTR) => continue,
-                    Ok(s) => match exit_kind(s) {
-                        Some(k) => break k,
-                        None => continue,
-                    },
-                    Err(_) => break ExitKind::Code(-1),
-                }
-            };
-            let _ = send(report, &Report::ReaperExit(status));
-            sys::exit_now(0)
-        }
-        Err(e) => fail(report, step_err(Step::Fork, "fork", None, e as i32)),
-    }
 }
 
-fn reaper(req: &Request, report_fd: BorrowedFd<'_>) -> ! {
+fn reaper(req: &Request, report_fd: BorrowedFd<'_>, lo_up: bool) -> ! {
     let report = report_fd.as_raw_fd();
     sys::set_title(&format!("sandbox {}", req.inspect.label));
     let trace = Tracer {
@@ -432,7 +536,7 @@ fn reaper(req: &Request, report_fd: BorrowedFd<'_>) -> ! {
     }
     // 5. The network: lo up (the kernel adds 127.0.0.1/8 and ::1).
     let t = Instant::now();
-    if req.namespaces & ns::NET != 0 {
+    if req.namespaces & ns::NET != 0 && !lo_up {
         if let Err(e) = sys::interface_up("lo") {
             fail(
                 report,

@@ -65,6 +65,7 @@ fn serve(sock: OwnedFd) -> ! {
     sys::set_signal_ignored(Signal::SIGPIPE, true);
     let own_id = crate::parent::exe_id().unwrap_or((0, 0));
     let mut buf = vec![0u8; MAX_MESSAGE];
+    let mut warm: Option<Warm> = None;
     loop {
         let (len, fds) = match receive(sock.as_raw_fd(), &mut buf) {
             Ok(Some(m)) => m,
@@ -94,10 +95,26 @@ fn serve(sock: OwnedFd) -> ! {
                 continue;
             }
         };
+        // A warm keeper with these namespaces already made takes it over;
+        // otherwise a keeper is forked for it.
+        let key = warm_key(&request);
+        let taken = match warm.take() {
+            Some(w) if Some(w.key) == key => hand_over(&w, &buf[..len], &fds),
+            _ => false,
+        };
+        if let Some(k) = key {
+            // Guess the next request is alike: make its namespaces while
+            // this test runs.
+            warm = start_warm(k, sock.as_raw_fd());
+        }
+        if taken {
+            drop(fds);
+            continue;
+        }
         match sys::fork_single_threaded() {
             Ok(nix::unistd::ForkResult::Child) => {
                 drop(sock);
-                crate::child::keeper(request, fds)
+                crate::child::keeper(request, fds, None)
             }
             Ok(nix::unistd::ForkResult::Parent { .. }) => drop(fds),
             Err(e) => {
@@ -114,6 +131,106 @@ fn serve(sock: OwnedFd) -> ! {
                 }
             }
         }
+    }
+}
+
+/// A keeper forked ahead of its request, its namespaces already made:
+/// creating a network namespace is the most expensive step of a sandbox,
+/// and with it done while the previous test runs, a test that runs alone
+/// does not wait for it.
+struct Warm {
+    /// What it made: namespaces, uid, gid.
+    key: (u32, u32, u32),
+    /// Where its request goes; closing it ends the warm keeper.
+    sock: OwnedFd,
+}
+
+/// The namespaces a request needs, if a warm keeper can serve it: not when
+/// the keeper must join cgroups or write clock offsets before creating
+/// them, and not when warm keepers are off (see [`warm_keepers_allowed`]).
+fn warm_key(r: &Request) -> Option<(u32, u32, u32)> {
+    if !warm_keepers_allowed() || !r.options.cgroups.is_empty() || r.options.time_offsets.any() {
+        return None;
+    }
+    Some((r.namespaces, r.uid, r.gid))
+}
+
+/// A warm keeper holds one set of namespaces until the next request: only
+/// where the namespace limits leave plenty of room (a host with
+/// `user.max_user_namespaces` in the single digits needs every one for the
+/// tests themselves), and unless `NS_TEST_PREFORK=0`.
+fn warm_keepers_allowed() -> bool {
+    static ALLOWED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ALLOWED.get_or_init(|| {
+        if std::env::var("NS_TEST_PREFORK").is_ok_and(|v| v == "0") {
+            return false;
+        }
+        ["user", "net", "mnt", "pid"].iter().all(|kind| {
+            std::fs::read_to_string(format!("/proc/sys/user/max_{kind}_namespaces"))
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .is_none_or(|max| max >= 64)
+        })
+    })
+}
+
+/// Passes a request (its bytes and descriptors) to a warm keeper.
+fn hand_over(w: &Warm, bytes: &[u8], fds: &[OwnedFd]) -> bool {
+    use nix::sys::socket::{sendmsg, ControlMessage};
+    let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
+    sendmsg::<()>(
+        w.sock.as_raw_fd(),
+        &[std::io::IoSlice::new(bytes)],
+        &[ControlMessage::ScmRights(&raw)],
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+    )
+    .is_ok()
+}
+
+/// Forks a warm keeper for `key`; `server_sock` is closed in it.
+fn start_warm(key: (u32, u32, u32), server_sock: RawFd) -> Option<Warm> {
+    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+    let (ours, theirs) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .ok()?;
+    match sys::fork_single_threaded() {
+        Ok(nix::unistd::ForkResult::Child) => {
+            drop(ours);
+            // (`warm_keeper` closes every other descriptor, `server_sock`
+            // among them.)
+            let _ = server_sock;
+            warm_keeper(key, theirs)
+        }
+        Ok(nix::unistd::ForkResult::Parent { .. }) => Some(Warm { key, sock: ours }),
+        Err(_) => None,
+    }
+}
+
+fn warm_keeper(key: (u32, u32, u32), sock: OwnedFd) -> ! {
+    // The descriptors of the request the server was handling when it forked
+    // us are not ours: holding its pipes would keep that test waiting.
+    let own = sock.as_raw_fd() as u32;
+    sys::close_range(3, own - 1);
+    sys::close_range(own + 1, u32::MAX);
+    sys::set_signal_ignored(Signal::SIGCHLD, false);
+    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+    sys::set_title("keeper (ready)");
+    let ahead = crate::child::create_ahead(key.0, key.1, key.2);
+    let mut buf = vec![0u8; MAX_MESSAGE];
+    let (len, fds) = match receive(sock.as_raw_fd(), &mut buf) {
+        Ok(Some(m)) => m,
+        // Not needed after all (the server moved on, or is gone).
+        _ => sys::exit_now(0),
+    };
+    drop(sock);
+    match Request::decode(&buf[..len]) {
+        Ok(request) => crate::child::keeper(request, fds, Some(ahead)),
+        Err(_) => sys::exit_now(2),
     }
 }
 
