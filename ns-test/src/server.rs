@@ -66,6 +66,7 @@ fn serve(sock: OwnedFd) -> ! {
     let own_id = crate::parent::exe_id().unwrap_or((0, 0));
     let mut buf = vec![0u8; MAX_MESSAGE];
     let mut warm: Option<Warm> = None;
+    let mut served = 0u64;
     loop {
         let (len, fds) = match receive(sock.as_raw_fd(), &mut buf) {
             Ok(Some(m)) => m,
@@ -102,9 +103,11 @@ fn serve(sock: OwnedFd) -> ! {
             Some(w) if Some(w.key) == key => hand_over(&w, &buf[..len], &fds),
             _ => false,
         };
-        if let Some(k) = key {
+        served += 1;
+        if let Some(k) = key.filter(|_| served > 1) {
             // Guess the next request is alike: make its namespaces while
-            // this test runs.
+            // this test runs. Not after the first: a process that runs one
+            // test (as under nextest) would only make them for nothing.
             warm = start_warm(k, sock.as_raw_fd());
         }
         if taken {
