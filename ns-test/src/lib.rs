@@ -87,5 +87,10 @@ pub use outcome::Failure;
 #[cfg(target_os = "linux")]
 pub use sandbox::{Namespaces, Sandbox, SandboxExit, SandboxOutput, NAMES};
 
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 /// The hostname of a `uts` sandbox when the attribute sets none.
 pub const DEFAULT_HOSTNAME: &str = "ns-test";
