@@ -7,18 +7,10 @@ use std::process::Command;
 
 use ns_test::{ns_test, Namespaces, Sandbox};
 
-fn status_field(name: &str) -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
-        .unwrap()
-}
-
 #[ns_test(user)]
 fn the_invoking_user_is_root_inside() {
-    assert!(status_field("Uid:").starts_with("0\t0\t0\t0"));
-    assert!(status_field("Gid:").starts_with("0\t0\t0\t0"));
+    assert!(common::status_field("Uid:").starts_with("0\t0\t0\t0"));
+    assert!(common::status_field("Gid:").starts_with("0\t0\t0\t0"));
     let map = std::fs::read_to_string("/proc/self/uid_map").unwrap();
     let f: Vec<&str> = map.split_whitespace().collect();
     assert_eq!((f[0], f[2]), ("0", "1"), "{map}");

@@ -44,22 +44,14 @@ fn run_fault(name: &str, env: &[(&str, &str)]) -> (bool, String) {
     (out.status.success(), text)
 }
 
-fn status_field(name: &str) -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
-        .unwrap()
-}
-
 // ---------------------------------------------------------------- identity
 
 #[ns_test(uid = 1000, gid = 100)]
 fn runs_as_the_given_user_without_capabilities() {
-    assert_eq!(status_field("Uid:"), "1000\t1000\t1000\t1000");
-    assert_eq!(status_field("Gid:"), "100\t100\t100\t100");
+    assert_eq!(common::status_field("Uid:"), "1000\t1000\t1000\t1000");
+    assert_eq!(common::status_field("Gid:"), "100\t100\t100\t100");
     for caps in ["CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"] {
-        assert_eq!(status_field(caps), "0000000000000000", "{caps}");
+        assert_eq!(common::status_field(caps), "0000000000000000", "{caps}");
     }
     // uid 1000 is the sandbox's root underneath; root itself is unmapped.
     let map = std::fs::read_to_string("/proc/self/uid_map").unwrap();
@@ -69,7 +61,7 @@ fn runs_as_the_given_user_without_capabilities() {
 
 #[ns_test(uid = 1000)]
 fn gid_defaults_to_the_uid() {
-    assert_eq!(status_field("Gid:"), "1000\t1000\t1000\t1000");
+    assert_eq!(common::status_field("Gid:"), "1000\t1000\t1000\t1000");
 }
 
 #[ns_test(mnt, uid = 1000)]

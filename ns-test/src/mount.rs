@@ -421,18 +421,10 @@ pub fn build_root(req: &Request) -> R {
     user_mounts(req, old, new)?;
 
     // 10. Read-only root, pivot, detach the old root.
-    mount(
-        None::<&str>,
-        new,
-        None::<&str>,
-        MsFlags::MS_REMOUNT
-            | MsFlags::MS_BIND
-            | MsFlags::MS_RDONLY
-            | MsFlags::MS_NOSUID
-            | MsFlags::MS_NODEV,
-        None::<&str>,
-    )
-    .map_err(|e| step_err(Step::RemountReadOnly, "mount", Some("/".as_ref()), e as i32))?;
+    remount_tmpfs_readonly(new).map_err(|e| SetupError {
+        path: Some("/".into()),
+        ..e
+    })?;
     std::env::set_current_dir(new)
         .map_err(|e| step_err(Step::PivotRoot, "chdir", Some(new), errno_of(&e)))?;
     nix::unistd::pivot_root(".", ".")
@@ -491,20 +483,26 @@ fn user_mounts(req: &Request, old: &Path, new: &Path) -> R {
     // Shadows stay as read-only as what they replaced; only this mount,
     // not the test's mounts on top of it.
     for dir in &shadows {
-        mount(
-            None::<&str>,
-            dir,
-            None::<&str>,
-            MsFlags::MS_REMOUNT
-                | MsFlags::MS_BIND
-                | MsFlags::MS_RDONLY
-                | MsFlags::MS_NOSUID
-                | MsFlags::MS_NODEV,
-            None::<&str>,
-        )
-        .map_err(|e| step_err(Step::RemountReadOnly, "mount", Some(dir), e as i32))?;
+        remount_tmpfs_readonly(dir)?;
     }
     Ok(())
+}
+
+/// Makes a tmpfs this sandbox mounted read-only (only that mount, not
+/// mounts on top of it).
+fn remount_tmpfs_readonly(dir: &Path) -> R {
+    mount(
+        None::<&str>,
+        dir,
+        None::<&str>,
+        MsFlags::MS_REMOUNT
+            | MsFlags::MS_BIND
+            | MsFlags::MS_RDONLY
+            | MsFlags::MS_NOSUID
+            | MsFlags::MS_NODEV,
+        None::<&str>,
+    )
+    .map_err(|e| step_err(Step::RemountReadOnly, "mount", Some(dir), e as i32))
 }
 
 /// Makes `target` exist as a directory (`dir`) or a file to mount on. A

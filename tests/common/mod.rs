@@ -43,3 +43,12 @@ pub fn sleeper() -> &'static str {
 pub fn probe() -> &'static str {
     env!("CARGO_BIN_EXE_fixture-probe")
 }
+
+/// A field of `/proc/self/status` (`Uid:`, `CapEff:`), trimmed.
+pub fn status_field(name: &str) -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+        .unwrap()
+}
