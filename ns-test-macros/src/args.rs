@@ -18,6 +18,7 @@ use syn::punctuated::Punctuated;
 use syn::{parenthesized, token, Expr, ExprLit, Ident, Lit, LitInt, LitStr, Token};
 
 use crate::diag::Errors;
+use crate::lab::{self, Lab, LabOption};
 use crate::options::{
     self, Clock, ClockOffset, EnvEntry, Identity, Limits, Mount, MountKind, TimeOffsets,
 };
@@ -146,6 +147,9 @@ pub(crate) struct Args {
     pub(crate) limits: Limits,
     /// `time(monotonic = "...", boottime = "...")`.
     pub(crate) time_offsets: Option<TimeOffsets>,
+    /// `net(hosts = 3, delay = "...", ...)`: the network lab built in the
+    /// sandbox before the test body runs.
+    pub(crate) lab: Option<Lab>,
 }
 
 impl Args {
@@ -172,11 +176,21 @@ impl Args {
         let mut env: Vec<(String, String)> = Vec::new();
         let mut limits = Limits::default();
         let mut time_offsets = None;
+        let mut lab = None;
+        // The key of `net(...)`, when the list form is given.
+        let mut lab_key: Option<Span> = None;
 
         for arg in &list.args {
             let key = arg.key.unraw().to_string();
             if !KEYS.contains(&key.as_str()) {
                 errors.at(arg.key.span(), unknown_key(&key, &arg.value));
+                continue;
+            }
+            if key == "net" && seen.contains(&key) && lab_key.is_some() != arg.is_list() {
+                errors.at(
+                    arg.key.span(),
+                    "`net` and `net(...)` both given: `net(...)` makes the network namespace too; drop the bare `net`",
+                );
                 continue;
             }
             if seen.contains(&key) {
@@ -185,6 +199,10 @@ impl Args {
                         format!("; list several in one: `{key}(\"...\", \"...\")`")
                     }
                     "env" => "; list every variable in one: `env(A = \"1\", B = \"2\")`".to_owned(),
+                    "net" if arg.is_list() => {
+                        "; give every lab option in one: `net(hosts = 3, delay = \"10ms\")`"
+                            .to_owned()
+                    }
                     _ => String::new(),
                 };
                 errors.at(arg.key.span(), format!("`{key}` set multiple times{hint}"));
@@ -298,6 +316,23 @@ impl Args {
                         }
                     }
                 }
+                "net" => match &arg.value {
+                    ArgValue::Flag => listed.push(Namespace::Net),
+                    ArgValue::List { .. } => {
+                        listed.push(Namespace::Net);
+                        lab_key = Some(arg.key.span());
+                        let entries: Vec<LabOption> = errors
+                            .take(arg.list("net(hosts = 3)"))
+                            .unwrap_or_default();
+                        if !entries.is_empty() {
+                            lab = lab::lab(entries, arg.key.span(), &mut errors);
+                        }
+                    }
+                    ArgValue::Assign { eq, value } => errors.push(syn::Error::new_spanned(
+                        quote::quote!(#eq #value),
+                        r#"`net` takes no value; write `net`, or `net(hosts = 3, delay = "10ms")` for a lab of hosts"#,
+                    )),
+                },
                 "time" => match &arg.value {
                     ArgValue::Flag => listed.push(Namespace::Time),
                     ArgValue::List { .. } => {
@@ -346,6 +381,13 @@ impl Args {
                 );
             }
         }
+        if let (Some(net), Some(_)) = (lab_key, uid) {
+            errors.at(
+                net,
+                "`net(...)` cannot be combined with `uid`: the lab is built where the test body runs, \
+                 and `uid` drops the capabilities a lab needs (CAP_SYS_ADMIN, CAP_NET_ADMIN)",
+            );
+        }
         if let (Some((_, key)), None) = (&gid, uid) {
             errors.at(
                 *key,
@@ -367,6 +409,7 @@ impl Args {
             env,
             limits,
             time_offsets,
+            lab,
         })
     }
 }
@@ -445,6 +488,11 @@ impl Parse for Arg {
 }
 
 impl Arg {
+    /// Whether this is `key(...)`.
+    fn is_list(&self) -> bool {
+        matches!(self.value, ArgValue::List { .. })
+    }
+
     /// Checks that this is a bare flag: `net`, not `net = ...` or `net(...)`.
     fn flag(&self) -> syn::Result<()> {
         match &self.value {
@@ -645,19 +693,21 @@ pub(crate) fn check_hostname(name: &str) -> Result<(), String> {
 /// units, and whether zero is allowed.
 pub(crate) struct DurationKind {
     /// `timeout`, `offset`.
-    what: &'static str,
+    pub(crate) what: &'static str,
     /// What the text holds, for "expected ...".
-    shape: &'static str,
-    /// Unit names and their length in milliseconds.
-    units: &'static [(&'static str, u128)],
+    pub(crate) shape: &'static str,
+    /// Unit names and their length in [`base`](DurationKind::base) units.
+    pub(crate) units: &'static [(&'static str, u128)],
+    /// The unit of the result, plural: "milliseconds".
+    pub(crate) base: &'static str,
     /// The units as prose: "ms, s, m or h".
-    unit_prose: &'static str,
+    pub(crate) unit_prose: &'static str,
     /// The units as a list: "ms, s, m, h".
-    unit_list: &'static str,
+    pub(crate) unit_list: &'static str,
     /// "e.g. ..." examples.
-    examples: &'static str,
+    pub(crate) examples: &'static str,
     /// Whether zero is a valid value.
-    zero: bool,
+    pub(crate) zero: bool,
 }
 
 /// `timeout = "10s"`.
@@ -665,6 +715,7 @@ pub(crate) const TIMEOUT: DurationKind = DurationKind {
     what: "timeout",
     shape: "a number and a unit",
     units: &[("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000)],
+    base: "milliseconds",
     unit_prose: "ms, s, m or h",
     unit_list: "ms, s, m, h",
     examples: r#"e.g. "500ms", "10s", "1.5m" or "2h""#,
@@ -682,6 +733,7 @@ pub(crate) const OFFSET: DurationKind = DurationKind {
         ("h", 3_600_000),
         ("d", 86_400_000),
     ],
+    base: "milliseconds",
     unit_prose: "ms, s, m, h or d",
     unit_list: "ms, s, m, h, d",
     examples: r#"e.g. "+30d", "-2h" or "+1.5h""#,
@@ -695,8 +747,8 @@ pub(crate) fn parse_duration_ms(text: &str) -> Result<u64, String> {
 }
 
 /// Parses `text`, a number (decimals allowed) and one of `kind`'s units,
-/// into whole milliseconds; error messages show `shown`, the value as the
-/// user wrote it.
+/// into a whole number of `kind`'s base unit (milliseconds, nanoseconds);
+/// error messages show `shown`, the value as the user wrote it.
 pub(crate) fn parse_duration(text: &str, shown: &str, kind: &DurationKind) -> Result<u64, String> {
     // Enough for any u64 of milliseconds; keeps the arithmetic in u128.
     const MAX_DIGITS: usize = 20;
@@ -704,6 +756,7 @@ pub(crate) fn parse_duration(text: &str, shown: &str, kind: &DurationKind) -> Re
         what,
         shape,
         units,
+        base,
         unit_prose,
         unit_list,
         examples,
@@ -748,15 +801,13 @@ pub(crate) fn parse_duration(text: &str, shown: &str, kind: &DurationKind) -> Re
     let denominator = 10u128.pow(fraction.len() as u32);
     let fraction_scaled = digits(fraction) * scale;
     if fraction_scaled % denominator != 0 {
-        return Err(format!(
-            "{what} {shown:?} is not a whole number of milliseconds"
-        ));
+        return Err(format!("{what} {shown:?} is not a whole number of {base}"));
     }
-    let ms = digits(whole) * scale + fraction_scaled / denominator;
-    if ms == 0 && !zero {
+    let value = digits(whole) * scale + fraction_scaled / denominator;
+    if value == 0 && !zero {
         return Err(format!("{what} {shown:?} must be greater than zero"));
     }
-    u64::try_from(ms).map_err(|_| too_large())
+    u64::try_from(value).map_err(|_| too_large())
 }
 
 #[cfg(test)]
@@ -791,6 +842,7 @@ mod tests {
             env: Vec::new(),
             limits: Limits::default(),
             time_offsets: None,
+            lab: None,
         };
         assert_eq!(parse(quote!()), Ok(expected.clone()));
         assert_eq!(parse(quote!(all)), Ok(expected));
@@ -863,8 +915,8 @@ mod tests {
     #[test]
     fn values_have_the_right_shape() {
         assert_eq!(
-            parse(quote!(net = "yes")),
-            Err(vec!["`net` takes no value; write just `net`".to_owned()])
+            parse(quote!(pid = "yes")),
+            Err(vec!["`pid` takes no value; write just `pid`".to_owned()])
         );
         assert_eq!(
             parse(quote!(all(1))),
@@ -1070,6 +1122,144 @@ mod tests {
             .starts_with("`time` takes no value"));
         assert!(parse(quote!(time())).expect_err("empty")[0].starts_with("`time(...)` is empty"));
         assert!(parse(quote!(time(monotonic = 5))).is_err());
+    }
+
+    #[test]
+    fn network_lab() {
+        use crate::lab::{Lab, Link, Probability};
+        use std::time::Duration;
+        use Namespace::*;
+        let args = parse(quote!(net(hosts = 3))).expect("valid");
+        assert_eq!(args.namespaces, only(&[User, Net]));
+        assert_eq!(
+            args.lab,
+            Some(Lab {
+                hosts: 3,
+                link: Link::default(),
+                seed: None
+            })
+        );
+        let args = parse(quote!(
+            mnt,
+            net(
+                hosts = 250,
+                delay = "100ms",
+                jitter = "10ms",
+                loss = "5%",
+                duplicate = "1%",
+                reorder = "0.5%",
+                rate = "10mbit",
+                queue = 1000,
+                seed = 0x2a,
+            ),
+        ))
+        .expect("valid");
+        assert_eq!(args.namespaces, only(&[User, Net, Mnt]));
+        assert_eq!(
+            args.lab,
+            Some(Lab {
+                hosts: 250,
+                link: Link {
+                    delay: Some(Duration::from_millis(100)),
+                    jitter: Some(Duration::from_millis(10)),
+                    loss: Some(Probability(0.05)),
+                    duplicate: Some(Probability(0.01)),
+                    reorder: Some(Probability(0.005)),
+                    rate_bps: Some(10_000_000),
+                    queue: Some(1000),
+                },
+                seed: Some(42),
+            })
+        );
+        // Bare `net` is still the namespace alone; `all` keeps every one.
+        assert_eq!(parse(quote!(net)).expect("valid").lab, None);
+        let args = parse(quote!(all, net(hosts = 1))).expect("valid");
+        assert_eq!(args.namespaces, Namespaces::All);
+        // Options alone still keep every namespace; `net(...)` names one.
+        let args = parse(quote!(timeout = "5s", net(hosts = 2))).expect("valid");
+        assert_eq!(args.namespaces, only(&[User, Net]));
+    }
+
+    #[test]
+    fn network_lab_errors() {
+        let one = |tokens| parse(tokens).expect_err("invalid");
+        assert_eq!(
+            one(quote!(net, net(hosts = 3))),
+            ["`net` and `net(...)` both given: `net(...)` makes the network namespace too; drop the bare `net`"]
+        );
+        assert_eq!(
+            one(quote!(net(hosts = 3), net)),
+            ["`net` and `net(...)` both given: `net(...)` makes the network namespace too; drop the bare `net`"]
+        );
+        assert_eq!(
+            one(quote!(net(hosts = 3), net(hosts = 2))),
+            [
+                r#"`net` set multiple times; give every lab option in one: `net(hosts = 3, delay = "10ms")`"#
+            ]
+        );
+        assert_eq!(
+            one(quote!(net(delay = "10ms"))),
+            [
+                r#"`net(...)` needs `hosts = N`, the number of hosts of the lab, e.g. `net(hosts = 3, delay = "10ms")`"#
+            ]
+        );
+        assert_eq!(
+            one(quote!(net())),
+            ["`net(...)` is empty; write e.g. `net(hosts = 3)`"]
+        );
+        assert_eq!(
+            one(quote!(net = 3)),
+            [
+                r#"`net` takes no value; write `net`, or `net(hosts = 3, delay = "10ms")` for a lab of hosts"#
+            ]
+        );
+        assert_eq!(
+            one(quote!(net(hosts = 3, dealy = "10ms"))),
+            ["unknown lab option 'dealy'; expected one of: hosts, delay, jitter, loss, duplicate, reorder, rate, queue, seed"]
+        );
+        assert_eq!(
+            one(quote!(net(hosts = 3, hosts = 4))),
+            ["`hosts` set multiple times"]
+        );
+        assert_eq!(
+            one(quote!(net(hosts = 3, seed))),
+            ["`seed` needs a value, e.g. `seed = 42`"]
+        );
+        assert_eq!(
+            one(quote!(net(hosts = "3"))),
+            ["`hosts` expects an integer, e.g. `hosts = 3`"]
+        );
+        assert_eq!(
+            one(quote!(net(hosts = 3, loss = 0.05))),
+            [r#"`loss` expects a string literal, e.g. `loss = "5%"`"#]
+        );
+        assert_eq!(
+            one(quote!(net(hosts = 3, seed = 99999999999999999999))),
+            ["`seed = 99999999999999999999` is too large"]
+        );
+        assert_eq!(
+            one(quote!(mnt, uid = 1000, net(hosts = 2))),
+            ["`net(...)` cannot be combined with `uid`: the lab is built where the test body runs, and `uid` drops the capabilities a lab needs (CAP_SYS_ADMIN, CAP_NET_ADMIN)"]
+        );
+        // Every mistake at once, `hosts` missing included.
+        assert_eq!(
+            one(quote!(net(
+                hosts = 0,
+                delay = "2h",
+                jitter = "1.5ns",
+                loss = "101%",
+                rate = "0kbit",
+                queue = 0,
+            ))),
+            [
+                "`hosts = 0`: a lab has 1 to 250 hosts",
+                r#"delay "2h" is longer than the limit of "1h""#,
+                r#"jitter "1.5ns" is not a whole number of nanoseconds"#,
+                r#"loss "101%" is more than 100%"#,
+                r#"rate "0kbit" must be greater than zero (leave `rate` out for no limit)"#,
+                "`queue = 0`: the rate limiter's queue holds 1 to 1000000 frames",
+            ]
+        );
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //!     fn __ns_test_body() -> Outcome {
 //!         #[doc] #[allow] #[tokio::test]  // the user's other attributes
 //!         fn name() -> R { body }         // the user's function, unchanged
+//!         #[cfg(target_os = "linux")]     // with `net(hosts = N, ...)`: the lab,
+//!         if let Err(e) = Lab::from_attribute(N, link) { panic!("{}", e) }
 //!         IntoOutcome::into_outcome(name())
 //!     }
 //!     static __NS_TEST_SPEC: Spec = Spec { .., ..Spec::DEFAULT };
@@ -35,11 +37,12 @@
 //! ```
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{quote, quote_spanned, ToTokens};
 
 use crate::above::Above;
 use crate::args::{Args, Namespaces};
 use crate::item::{Generated, Generator, Item, Registration, Returns, TestFn};
+use crate::lab::{Lab, Link, Probability};
 use crate::options::{Identity, Limits, TimeOffsets};
 
 /// `#[ns_test(args)] item`, given what the source shows [`Above`] it.
@@ -166,6 +169,7 @@ fn generate(args: &Args, test: &TestFn) -> TokenStream {
     };
     let timeout_ms = Literal::u64_unsuffixed(args.timeout_ms.unwrap_or(0));
     let options = options(args);
+    let lab = args.lab.as_ref().map(lab);
 
     quote! {
         #register
@@ -175,6 +179,7 @@ fn generate(args: &Args, test: &TestFn) -> TokenStream {
             fn __ns_test_body() -> ::ns_test::__private::Outcome {
                 #(#attrs)*
                 #sig #body
+                #lab
                 #into_outcome
             }
             // `..DEFAULT` fills the options the attribute does not set (and
@@ -252,6 +257,88 @@ fn options(args: &Args) -> Vec<TokenStream> {
         });
     }
     fields
+}
+
+/// Builds the lab of `net(hosts = N, ...)` where the body runs, inside the
+/// sandbox, before the test function; a failure to build it is the test's
+/// failure, with the lab's message. `ns_test::netlab` exists on Linux only:
+/// elsewhere the statement is compiled out (and `run` reports the platform).
+fn lab(lab: &Lab) -> TokenStream {
+    let Lab { hosts, link, seed } = lab;
+    let netlab = quote!(::ns_test::netlab);
+    let hosts = Literal::u64_unsuffixed(*hosts);
+    let Link {
+        delay,
+        jitter,
+        loss,
+        duplicate,
+        reorder,
+        rate_bps,
+        queue,
+    } = link;
+    let mut config = quote!(#netlab::LinkConfig::new());
+    let mut set = |method: &str, value: TokenStream| {
+        let method = Ident::new(method, Span::call_site());
+        config.extend(quote!(.#method(#value)));
+    };
+    for (method, d) in [("delay", delay), ("jitter", jitter)] {
+        if let Some(d) = d {
+            set(method, duration(*d));
+        }
+    }
+    for (method, p) in [
+        ("loss", loss),
+        ("duplicate", duplicate),
+        ("reorder", reorder),
+    ] {
+        if let Some(Probability(p)) = p {
+            set(method, Literal::f64_unsuffixed(*p).into_token_stream());
+        }
+    }
+    if let Some(bps) = rate_bps {
+        set(
+            "rate_bps",
+            Literal::u64_unsuffixed(*bps).into_token_stream(),
+        );
+    }
+    if let Some(frames) = queue {
+        set(
+            "queue",
+            Literal::u64_unsuffixed(*frames).into_token_stream(),
+        );
+    }
+    let build = match seed {
+        None => quote!(#netlab::Lab::from_attribute(#hosts, #config)),
+        Some(seed) => {
+            let seed = Literal::u64_unsuffixed(*seed);
+            quote! {
+                #netlab::Lab::from_attribute_seeded(#hosts, #config, ::core::option::Option::Some(#seed))
+            }
+        }
+    };
+    quote! {
+        #[cfg(target_os = "linux")]
+        if let ::core::result::Result::Err(__ns_test_lab_error) = #build {
+            ::core::panic!("{}", __ns_test_lab_error);
+        }
+    }
+}
+
+/// `Duration::from_secs(n)`, or `from_millis`, `from_micros`, `from_nanos`:
+/// the largest unit that holds `d` exactly.
+fn duration(d: std::time::Duration) -> TokenStream {
+    let ns = d.as_nanos();
+    let (constructor, n) = [
+        ("from_secs", 1_000_000_000),
+        ("from_millis", 1_000_000),
+        ("from_micros", 1_000),
+    ]
+    .into_iter()
+    .find(|(_, unit)| ns.is_multiple_of(*unit))
+    .map_or(("from_nanos", ns), |(c, unit)| (c, ns / unit));
+    let constructor = Ident::new(constructor, Span::call_site());
+    let n = Literal::u128_unsuffixed(n);
+    quote!(::core::time::Duration::#constructor(#n))
 }
 
 /// `ns::ALL`, or `ns::USER | ns::NET | ...`.
@@ -518,6 +605,48 @@ mod tests {
             ),
             quote! {
                 fn name() {}
+            },
+            below(),
+        );
+    }
+
+    #[test]
+    fn network_lab() {
+        snapshot(
+            "network_lab",
+            quote!(net(hosts = 3, delay = "100ms", loss = "5%")),
+            quote! {
+                fn name() {
+                    let lab = ns_test::netlab::lab();
+                    assert_eq!(lab.hosts().len(), 3);
+                }
+            },
+            below(),
+        );
+    }
+
+    #[test]
+    fn network_lab_every_option() {
+        snapshot(
+            "network_lab_every_option",
+            quote!(
+                mnt,
+                net(
+                    hosts = 2,
+                    delay = "1.5s",
+                    jitter = "250us",
+                    loss = "0.1%",
+                    duplicate = "1%",
+                    reorder = "100%",
+                    rate = "1.5MBps",
+                    queue = 64,
+                    seed = 42,
+                ),
+            ),
+            quote! {
+                fn name() -> Result<(), String> {
+                    Ok(())
+                }
             },
             below(),
         );

@@ -21,6 +21,7 @@
 //!
 //! - `args`: the argument grammar and its validation (namespaces, `hostname`,
 //!   `timeout`); every error at its token, all reported at once;
+//! - `options`, `lab`: the values of the options and of `net(...)`'s lab;
 //! - `item`: the function and its attributes — which one registers the test,
 //!   which go where;
 //! - `above`: seeing a `#[test]` written above `#[ns_test]`, which rustc has
@@ -35,6 +36,7 @@ mod args;
 mod diag;
 mod expand;
 mod item;
+mod lab;
 mod options;
 
 use proc_macro::TokenStream;
@@ -80,12 +82,63 @@ use proc_macro::TokenStream;
 /// | `pids = 64` | at most this many processes and threads in the test; at least 2 |
 /// | `cpu = "50%"` | CPU share: a whole percentage of one CPU, more than 100 for several |
 /// | `time(monotonic = "+30d", boottime = "-1h")` | the time namespace, with its clocks moved by these signed offsets (`ms`, `s`, `m`, `h`, `d`) |
+/// | `net(hosts = 3, delay = "100ms", loss = "5%", ...)` | the network namespace with a lab of hosts in it; see [Network lab](#network-lab) |
 ///
 /// Options alone (`#[ns_test(timeout = "5s")]`) keep every namespace;
-/// `time(...)` names the time namespace like `time` does.
+/// `time(...)` names the time namespace like `time` does, and `net(...)` the
+/// network namespace like `net` does.
 /// Mistakes are compile errors at the offending token, all reported at once:
 /// an unknown or repeated argument, a malformed value, an option without
 /// the namespace it needs.
+///
+/// # Network lab
+///
+/// `net(hosts = N, ...)` builds a lab of `ns_test::netlab` inside the sandbox
+/// before the test function runs: hosts `h1`..`hN`, each a network namespace
+/// with `eth0` at `198.18.0.<i>/15`, joined through a relay that applies
+/// the link options to every path (each direction between two hosts). The
+/// test reaches it with `ns_test::netlab::lab()`; everything else (one
+/// link's faults, partitions, statistics, commands on a host) is that
+/// runtime API.
+///
+/// ```
+/// use ns_test::ns_test;
+///
+/// #[ns_test(net(hosts = 2, delay = "50ms", loss = "1%"), mnt)]
+/// fn slow_link() {
+///     let lab = ns_test::netlab::lab();
+///     let h2 = lab.host("h2").unwrap();
+///     let listener = h2.run(|| std::net::TcpListener::bind("0.0.0.0:7000")).unwrap().unwrap();
+///     let h1 = lab.host("h1").unwrap();
+///     // `h2` resolves: with `mnt`, the lab mounts a hosts file over /etc/hosts.
+///     h1.run(|| std::net::TcpStream::connect("h2:7000")).unwrap().unwrap();
+///     listener.accept().unwrap();
+/// }
+/// # fn main() {}
+/// ```
+///
+/// | option | value |
+/// | --- | --- |
+/// | `hosts = 3` | required: 1 to 250 hosts |
+/// | `delay = "100ms"` | one-way delay of every frame: a number (decimals allowed) and `ns`, `us` (or `µs`), `ms`, `s`, `m` or `h`; at most `"1h"` |
+/// | `jitter = "10ms"` | each frame's delay is drawn from `delay ± jitter`, order kept; as `delay` |
+/// | `loss = "5%"` | probability that a frame is dropped: a percentage from `"0%"` to `"100%"`, decimals allowed |
+/// | `duplicate = "1%"` | probability that a frame is delivered twice; as `loss` |
+/// | `reorder = "1%"` | probability that a frame skips the delay and overtakes the frames before it (needs a `delay`); as `loss` |
+/// | `rate = "10mbit"` | rate limit, more than zero, spelled like `tc`: bits per second with `bit`, `kbit`, `mbit`, `gbit`, `tbit` (powers of 1000) or `kibit`, `mibit`, `gibit`, `tibit` (powers of 1024), any case; bytes per second with a capital `B`: `Bps`, `kBps`, `MBps`, `GBps`, `TBps`, `KiBps`, ... (`"10mbps"` is refused: `tc` reads it as bytes, most people as bits) |
+/// | `queue = 1000` | frames the rate limiter holds before it drops; 1 to 1 000 000 (default 1000) |
+/// | `seed = 42` | the seed of the fault sequence, fixed: it wins over `NS_TEST_NET_SEED` (without it: that variable, else random; the lab prints the seed it uses) |
+///
+/// Each option at most once; `net` and `net(...)` not both. Names resolve
+/// through `/etc/hosts` when the sandbox has a mount namespace of its own
+/// (`mnt` or `pid`); with `net(...)` alone, use `lab.resolve("h2")` or
+/// `host.addr(port)`. `uid` cannot be combined with `net(...)`: the lab is
+/// built as the sandbox's root. A lab that cannot be built fails the test
+/// with the lab's message (the step, the call and the errno). The module
+/// `ns_test::netlab`, like namespaces, exists on Linux only: on other targets
+/// the expansion leaves the lab out and the test fails as unsupported (a
+/// body that calls `ns_test::netlab` builds there only under
+/// `#[cfg(target_os = "linux")]`).
 ///
 /// # The test function
 ///

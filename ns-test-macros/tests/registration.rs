@@ -97,6 +97,13 @@ async fn tokio_above() {
     tokio::task::yield_now().await;
 }
 
+#[test]
+#[ns_test(net(hosts = 2, delay = "1ms", loss = "1%", seed = 1), mnt)]
+#[ignore = "registration check"]
+fn network_lab() {
+    assert_eq!(ns_test::netlab::lab().hosts().len(), 2);
+}
+
 mod nested {
     use ns_test::ns_test;
 
@@ -126,6 +133,7 @@ fn each_test_is_registered_once() {
             "absolute_test_above",
             "alone",
             "nested::in_a_module",
+            "network_lab",
             "never_returns",
             "result_return",
             "result_return_test_above",

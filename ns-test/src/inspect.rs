@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::error::Step;
 
-/// argv[0] of the fork server and every sandbox process it forks.
+/// `argv[0]` of the fork server and every sandbox process it forks.
 pub const SERVER_ARGV0: &str = "ns-test-fork-server";
 /// Room reserved in the server's argv for a sandbox process's title.
 pub const TITLE_ROOM: usize = 240;

@@ -161,7 +161,7 @@ impl<'a> Decoder<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
     /// A test body in this binary, as the offset of its fn pointer from
-    /// [`crate::sys::anchor`]; the server is the same binary, so the offset
+    /// a fixed function of this crate; the server is the same binary, so the offset
     /// names the same function there.
     Body {
         /// `body as usize - anchor as usize`.

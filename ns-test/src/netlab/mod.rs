@@ -66,9 +66,10 @@
 //! Each path draws from its own generator, seeded from the lab's seed and
 //! the pair of hosts, a fixed count of numbers per frame. So the n-th frame
 //! of a path meets the same fate in every run with the same seed: the same
-//! traffic gives the same drop pattern. The seed is
-//! [`LabBuilder::seed`] if the test sets one, else the environment
-//! variable `NS_TEST_NET_SEED` (decimal, or hex with `0x`), else random;
+//! traffic gives the same drop pattern. The seed is [`LabBuilder::seed`]
+//! (or the attribute's `net(.., seed = N)`) if the test sets one, else the
+//! environment variable `NS_TEST_NET_SEED` (decimal, or hex with `0x`), else
+//! random;
 //! the lab prints it when it starts, so a failing test's output shows the
 //! value to replay it with.
 //!
@@ -402,12 +403,28 @@ impl Lab {
     /// test process and reachable through [`lab()`]. Called by the
     /// attribute's expansion.
     pub fn from_attribute(hosts: usize, link: LinkConfig) -> Result<&'static Lab, Error> {
+        Lab::from_attribute_seeded(hosts, link, None)
+    }
+
+    /// [`from_attribute`](Lab::from_attribute) with the attribute's
+    /// `seed = N`: a seed given here is fixed, as by [`LabBuilder::seed`],
+    /// so it wins over `NS_TEST_NET_SEED`; `None` leaves the choice to the
+    /// environment variable, else random.
+    pub fn from_attribute_seeded(
+        hosts: usize,
+        link: LinkConfig,
+        seed: Option<u64>,
+    ) -> Result<&'static Lab, Error> {
         static BUILDING: Mutex<()> = Mutex::new(());
         let _one_at_a_time = BUILDING.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(lab) = ATTRIBUTE_LAB.get() {
             return Ok(lab);
         }
-        let lab = Lab::builder().hosts(hosts).link(link).build()?;
+        let mut builder = Lab::builder().hosts(hosts).link(link);
+        if let Some(seed) = seed {
+            builder = builder.seed(seed);
+        }
+        let lab = builder.build()?;
         Ok(ATTRIBUTE_LAB.get_or_init(|| lab))
     }
 

@@ -1,6 +1,6 @@
 use ns_test::ns_test;
 
-#[ns_test(net = "yes")]
+#[ns_test(pid = "yes")]
 fn flag() {}
 
 fn main() {}

@@ -70,4 +70,13 @@ fn clock_offsets() {}
 #[ns_test(net, time(boottime = "1h"))]
 fn one_clock_offset() {}
 
+#[ns_test(net(hosts = 3))]
+fn network_lab() {}
+
+#[ns_test(mnt, net(hosts = 250, delay = "100ms", jitter = "10ms", loss = "5%", duplicate = "1%", reorder = "0.5%", rate = "10mbit", queue = 1000, seed = 42,))]
+fn network_lab_every_option() {}
+
+#[ns_test(net(hosts = 1, delay = "0ms", loss = "100%", rate = "1.5MBps", seed = 0xdead_beef), all)]
+fn network_lab_limits() {}
+
 fn main() {}

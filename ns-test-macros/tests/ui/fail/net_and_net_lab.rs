@@ -1,0 +1,6 @@
+use ns_test::ns_test;
+
+#[ns_test(net, net(hosts = 3))]
+fn test() {}
+
+fn main() {}
