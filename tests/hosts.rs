@@ -113,3 +113,33 @@ fn other_tests_are_unaffected_by_the_policy() {
 fn target_fails_on_its_own() {
     panic!("a real failure");
 }
+
+/// The `ns-test` binary built next to this test binary (by `cargo test
+/// --workspace`), if it is there.
+fn ns_test_binary() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let bin = exe.parent()?.parent()?.join("ns-test");
+    bin.exists().then_some(bin)
+}
+
+#[test]
+fn doctor_names_the_seccomp_filter() {
+    let Some(doctor) = ns_test_binary() else {
+        eprintln!("skipping: the ns-test binary is not built (run cargo test --workspace)");
+        return;
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_fixture-seccomp"))
+        .arg(doctor)
+        .arg("doctor")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report = String::from_utf8_lossy(&out.stdout);
+    let user = report
+        .lines()
+        .skip_while(|l| !l.contains("user namespace"))
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!(user);
+}
