@@ -144,30 +144,10 @@ fn measured_rtt_is_at_least_the_configured_delay() {
     let (h1, h2) = (lab.host("h1").unwrap(), lab.host("h2").unwrap());
     let listener = listen(h2, 7001);
     let started = Instant::now();
-    let mut client = connect(h1, "h2:7001").unwrap();
+    let client = connect(h1, "h2:7001").unwrap();
     // connect() returns after SYN and SYN-ACK: one round trip.
     let handshake = started.elapsed();
-    let (mut server, _) = listener.accept().unwrap();
-    client.set_nodelay(true).unwrap();
-    server.set_nodelay(true).unwrap();
-    server.set_read_timeout(Some(PATIENCE)).unwrap();
-    let echo = std::thread::spawn(move || {
-        let mut b = [0u8; 1];
-        for _ in 0..5 {
-            server.read_exact(&mut b).unwrap();
-            server.write_all(&b).unwrap();
-        }
-    });
-    let mut rtts = vec![handshake];
-    for i in 0..5u8 {
-        let t = Instant::now();
-        client.write_all(&[i]).unwrap();
-        let mut b = [0u8; 1];
-        client.read_exact(&mut b).unwrap();
-        assert_eq!(b[0], i);
-        rtts.push(t.elapsed());
-    }
-    echo.join().unwrap();
+    let rtts = common::echo_round_trips(&listener, client, handshake);
     // The delay is one-way, on both directions: a round trip takes twice it.
     for rtt in &rtts {
         assert!(*rtt >= 2 * delay, "rtt {rtt:?} < 2 × {delay:?}: {rtts:?}");

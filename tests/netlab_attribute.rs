@@ -1,6 +1,8 @@
 //! `#[ns_test(net(hosts = N, ...))]`: the network lab built by the
 //! attribute, reached from the test with `ns_test::netlab::lab()`.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
@@ -113,28 +115,9 @@ fn round_trips_take_at_least_twice_the_delay() {
     );
     let listener = listen(h2, 7001);
     let started = Instant::now();
-    let mut client = connect(h1, "h2:7001");
+    let client = connect(h1, "h2:7001");
     let handshake = started.elapsed();
-    let (mut server, _) = listener.accept().unwrap();
-    client.set_nodelay(true).unwrap();
-    server.set_nodelay(true).unwrap();
-    let echo = std::thread::spawn(move || {
-        let mut b = [0u8; 1];
-        for _ in 0..5 {
-            server.read_exact(&mut b).unwrap();
-            server.write_all(&b).unwrap();
-        }
-    });
-    let mut rtts = vec![handshake];
-    for i in 0..5u8 {
-        let t = Instant::now();
-        client.write_all(&[i]).unwrap();
-        let mut b = [0u8; 1];
-        client.read_exact(&mut b).unwrap();
-        assert_eq!(b[0], i);
-        rtts.push(t.elapsed());
-    }
-    echo.join().unwrap();
+    let rtts = common::echo_round_trips(&listener, client, handshake);
     for rtt in &rtts {
         assert!(*rtt >= Duration::from_millis(40), "{rtt:?} in {rtts:?}");
     }

@@ -52,3 +52,38 @@ pub fn status_field(name: &str) -> String {
         .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
         .unwrap()
 }
+
+/// One-byte round trips over a TCP connection to `listener`: the
+/// handshake's (`handshake`, timed by the caller around `connect`), then
+/// five echoes.
+pub fn echo_round_trips(
+    listener: &std::net::TcpListener,
+    mut client: std::net::TcpStream,
+    handshake: std::time::Duration,
+) -> Vec<std::time::Duration> {
+    use std::io::{Read, Write};
+    let (mut server, _) = listener.accept().unwrap();
+    client.set_nodelay(true).unwrap();
+    server.set_nodelay(true).unwrap();
+    server
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let echo = std::thread::spawn(move || {
+        let mut b = [0u8; 1];
+        for _ in 0..5 {
+            server.read_exact(&mut b).unwrap();
+            server.write_all(&b).unwrap();
+        }
+    });
+    let mut rtts = vec![handshake];
+    for i in 0..5u8 {
+        let t = std::time::Instant::now();
+        client.write_all(&[i]).unwrap();
+        let mut b = [0u8; 1];
+        client.read_exact(&mut b).unwrap();
+        assert_eq!(b[0], i);
+        rtts.push(t.elapsed());
+    }
+    echo.join().unwrap();
+    rtts
+}
