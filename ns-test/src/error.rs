@@ -198,6 +198,11 @@ pub enum Error {
         /// What is known.
         detail: String,
     },
+    /// A [`crate::Sandbox`] option is not usable as given.
+    InvalidOption {
+        /// Which option, and why.
+        detail: String,
+    },
     /// Namespaces are a Linux feature.
     Unsupported,
 }
@@ -221,6 +226,7 @@ impl fmt::Display for Error {
             Error::Setup(e) => write!(f, "ns-test: {e}\n{}", e.hint()),
             Error::Host { step, source } => write!(f, "ns-test: {step}: {source}"),
             Error::Lost { detail } => write!(f, "ns-test: the sandbox broke off: {detail}"),
+            Error::InvalidOption { detail } => write!(f, "ns-test: {detail}"),
             Error::Unsupported => write!(
                 f,
                 "ns-test: namespaces need Linux; this target is not Linux\n\

@@ -4,14 +4,16 @@
 use std::ffi::OsString;
 use std::ops::{BitOr, BitOrAssign};
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::PathBuf;
+use std::path::{Component, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use crate::error::Error;
 use crate::parent::{self, Stream};
-use crate::private::ns;
-use crate::protocol::{ExitKind, Inspect, Payload, Report, Request, SandboxOptions, StdioLayout};
+use crate::private::{ns, Identity, MountKind, TimeOffsets};
+use crate::protocol::{
+    ExitKind, Inspect, MountRequest, Payload, Report, Request, SandboxOptions, StdioLayout,
+};
 
 /// A set of namespaces. The user namespace is always part of it: it is what
 /// lets an unprivileged user create the others.
@@ -152,6 +154,9 @@ pub struct Sandbox {
     hostname: Option<String>,
     timeout: Option<Duration>,
     binds: Vec<PathBuf>,
+    identity: Option<(u32, u32)>,
+    mounts: Vec<(MountKind, PathBuf, PathBuf)>,
+    clocks: (i64, i64),
 }
 
 impl Default for Sandbox {
@@ -168,6 +173,9 @@ impl Sandbox {
             hostname: None,
             timeout: None,
             binds: Vec::new(),
+            identity: None,
+            mounts: Vec::new(),
+            clocks: (0, 0),
         }
     }
 
@@ -195,6 +203,103 @@ impl Sandbox {
         self
     }
 
+    /// Run the program as `uid`/`gid` inside, with no capabilities (setup
+    /// still runs as the namespace's root), as `#[ns_test(uid = N, gid =
+    /// M)]` does. `uid` 0 is the default: root inside.
+    pub fn run_as(mut self, uid: u32, gid: u32) -> Sandbox {
+        self.identity = (uid != 0).then_some((uid, gid));
+        self
+    }
+
+    /// Bind host path `source` read-only at `target` inside (with
+    /// [`Namespaces::MNT`]), as `bind = "source:target"` does; a relative
+    /// `source` is resolved against the working directory.
+    pub fn bind_at(self, source: impl Into<PathBuf>, target: impl Into<PathBuf>) -> Sandbox {
+        self.mount(MountKind::Bind, source.into(), target.into())
+    }
+
+    /// Like [`Sandbox::bind_at`], writable: writes reach the host.
+    pub fn bind_rw_at(self, source: impl Into<PathBuf>, target: impl Into<PathBuf>) -> Sandbox {
+        self.mount(MountKind::BindRw, source.into(), target.into())
+    }
+
+    /// A fresh, empty, writable tmpfs at `target` (with
+    /// [`Namespaces::MNT`]).
+    pub fn tmpfs(self, target: impl Into<PathBuf>) -> Sandbox {
+        self.mount(MountKind::Tmpfs, PathBuf::new(), target.into())
+    }
+
+    fn mount(mut self, kind: MountKind, source: PathBuf, target: PathBuf) -> Sandbox {
+        self.mounts.push((kind, source, target));
+        self
+    }
+
+    /// Move the time namespace's monotonic and boottime clocks by these
+    /// many milliseconds (with [`Namespaces::TIME`]).
+    pub fn clock_offsets(mut self, monotonic_ms: i64, boottime_ms: i64) -> Sandbox {
+        self.clocks = (monotonic_ms, boottime_ms);
+        self
+    }
+
+    /// The identity, mounts and clocks, checked as the attribute checks
+    /// them at compile time.
+    fn options(&self, cwd: &std::path::Path) -> Result<SandboxOptions, Error> {
+        let invalid = |detail: String| Error::InvalidOption { detail };
+        let needs = |flag: Namespaces, what: &str, ns: &str| {
+            if self.namespaces.contains(flag) {
+                Ok(())
+            } else {
+                Err(invalid(format!("{what} needs the {ns} namespace")))
+            }
+        };
+        let mut mounts = Vec::new();
+        for (kind, source, target) in &self.mounts {
+            needs(
+                Namespaces::MNT,
+                &format!("mounting {}", target.display()),
+                "mnt",
+            )?;
+            let plain = target.is_absolute()
+                && target.components().count() > 1
+                && target
+                    .components()
+                    .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+            if !plain {
+                return Err(invalid(format!(
+                    "mount target {} must be an absolute path without `.` or `..`, and not /",
+                    target.display()
+                )));
+            }
+            let source = match kind {
+                MountKind::Tmpfs => PathBuf::new(),
+                _ => {
+                    let path = cwd.join(source);
+                    std::fs::canonicalize(&path).unwrap_or(path)
+                }
+            };
+            mounts.push(MountRequest {
+                kind: *kind,
+                source,
+                target: target.clone(),
+            });
+        }
+        // Parents before children.
+        mounts.sort_by_key(|m| m.target.components().count());
+        let time_offsets = TimeOffsets {
+            monotonic_ms: self.clocks.0,
+            boottime_ms: self.clocks.1,
+        };
+        if time_offsets.any() {
+            needs(Namespaces::TIME, "moving the clocks", "time")?;
+        }
+        Ok(SandboxOptions {
+            identity: self.identity.map(|(uid, gid)| Identity { uid, gid }),
+            mounts,
+            time_offsets,
+            ..SandboxOptions::default()
+        })
+    }
+
     fn request(&self, cmd: &Command) -> Result<Request, Error> {
         let mut argv: Vec<OsString> = vec![cmd.get_program().to_os_string()];
         argv.extend(cmd.get_args().map(|a| a.to_os_string()));
@@ -212,6 +317,7 @@ impl Sandbox {
                 source: e,
             })?,
         };
+        let options = self.options(&cwd)?;
         let mut extra = self.binds.clone();
         extra.push(cwd.clone());
         let binds = parent::default_binds("", &extra);
@@ -235,7 +341,7 @@ impl Sandbox {
                 hold: false,
                 trace: crate::inspect::trace_enabled(),
             },
-            options: SandboxOptions::default(),
+            options,
         })
     }
 

@@ -67,3 +67,39 @@ fn bad_usage_says_how() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown option --nett"));
 }
+
+#[test]
+fn run_takes_the_attributes_inside_options() {
+    let certs = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/certs");
+    let bind = format!("{certs}:/etc/certs");
+    let out = ns_test(&[
+        "run",
+        "--mnt",
+        "--uid",
+        "1000:100",
+        "--bind",
+        &bind,
+        "--tmpfs",
+        "/var/lib/app",
+        "--",
+        "sh",
+        "-c",
+        "id -u; id -g; ls /etc/certs; touch /var/lib/app/state && echo writable; \
+         grep CapEff /proc/self/status",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "1000\n100\nca.pem\nserver.pem\nwritable\nCapEff:\t0000000000000000\n"
+    );
+}
+
+#[test]
+fn run_refuses_options_without_their_namespace() {
+    let out = ns_test(&["run", "--net", "--tmpfs", "/x", "--", "true"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "ns-test: mounting /x needs the mnt namespace"
+    );
+}

@@ -20,7 +20,8 @@ mod linux {
     use ns_test::{Namespaces, Sandbox, SandboxExit};
 
     const USAGE: &str = "\
-usage: ns-test run [NAMESPACES] [--hostname NAME] [--timeout 10s] -- CMD [ARGS...]
+usage: ns-test run [NAMESPACES] [--hostname NAME] [--timeout 10s] [--uid N[:G]]
+                   [--bind SRC:DST] [--bind-rw SRC:DST] [--tmpfs DIR] -- CMD [ARGS...]
        ns-test doctor [--json]
        ns-test ps [--json]
        ns-test enter <TEST-NAME|PID> [-- CMD [ARGS...]]
@@ -176,9 +177,17 @@ enter   runs a shell (or CMD) inside a live sandbox, with all its
         })
     }
 
+    /// A `run` option that maps to a [`Sandbox`] builder call.
+    enum Opt {
+        RunAs(u32, u32),
+        Bind(bool, String, String),
+        Tmpfs(String),
+    }
+
     fn run(args: &[String]) -> Result<ExitCode, String> {
         let mut ns: Option<Namespaces> = None;
         let mut hostname = None;
+        let mut options: Vec<Opt> = Vec::new();
         let mut timeout = None;
         let mut it = args.iter();
         let mut cmd: Vec<String> = Vec::new();
@@ -190,6 +199,27 @@ enter   runs a shell (or CMD) inside a live sandbox, with all its
                 }
                 "--hostname" => {
                     hostname = Some(it.next().ok_or("--hostname needs a value")?.clone())
+                }
+                "--uid" => {
+                    let v = it
+                        .next()
+                        .ok_or("--uid needs a value, e.g. 1000 or 1000:100")?;
+                    let (u, g) = v.split_once(':').unwrap_or((v, v));
+                    let (Ok(u), Ok(g)) = (u.parse::<u32>(), g.parse::<u32>()) else {
+                        return Err(format!("bad --uid {v:?}; e.g. 1000 or 1000:100"));
+                    };
+                    options.push(Opt::RunAs(u, g));
+                }
+                flag @ ("--bind" | "--bind-rw") => {
+                    let v = it.next().ok_or(format!("{flag} needs SRC:DST"))?;
+                    let (src, dst) = v
+                        .split_once(':')
+                        .ok_or(format!("bad {flag} {v:?}; expected SRC:DST"))?;
+                    options.push(Opt::Bind(flag == "--bind-rw", src.into(), dst.into()));
+                }
+                "--tmpfs" => {
+                    let v = it.next().ok_or("--tmpfs needs a directory")?;
+                    options.push(Opt::Tmpfs(v.clone()));
                 }
                 "--timeout" => {
                     let v = it.next().ok_or("--timeout needs a value")?;
@@ -218,6 +248,14 @@ enter   runs a shell (or CMD) inside a live sandbox, with all its
         }
         if let Some(t) = timeout {
             sandbox = sandbox.timeout(t);
+        }
+        for o in options {
+            sandbox = match o {
+                Opt::RunAs(u, g) => sandbox.run_as(u, g),
+                Opt::Bind(false, src, dst) => sandbox.bind_at(src, dst),
+                Opt::Bind(true, src, dst) => sandbox.bind_rw_at(src, dst),
+                Opt::Tmpfs(dir) => sandbox.tmpfs(dir),
+            };
         }
         let mut command = Command::new(prog);
         command.args(rest);
