@@ -663,7 +663,10 @@ fn watch(req: &Request, report: BorrowedFd<'_>, sfd: &SignalFd, child: Pid) -> E
             // means end of stream, the test process is gone.
             PollFd::new(
                 report,
-                PollFlags::POLLIN | PollFlags::from_bits_retain(nix::libc::POLLRDHUP),
+                // POLLIN alone: end of stream is readable, and POLLHUP is
+                // always reported. (Asking for POLLRDHUP would make nix's
+                // `revents()` None, as it has no flag for it.)
+                PollFlags::POLLIN,
             ),
         ];
         let _ = poll(&mut pfds, timeout);
@@ -689,7 +692,10 @@ fn wait_until_abandoned(report: BorrowedFd<'_>, sfd: &SignalFd) {
             PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
             PollFd::new(
                 report,
-                PollFlags::POLLIN | PollFlags::from_bits_retain(nix::libc::POLLRDHUP),
+                // POLLIN alone: end of stream is readable, and POLLHUP is
+                // always reported. (Asking for POLLRDHUP would make nix's
+                // `revents()` None, as it has no flag for it.)
+                PollFlags::POLLIN,
             ),
         ];
         if poll(&mut pfds, PollTimeout::NONE).is_err() {

@@ -17,6 +17,18 @@ fn held_victim() {
     panic!("fails on purpose");
 }
 
+/// Runs after `held_victim` in the victim process and keeps it alive until
+/// its stdin closes, so the check can see the held sandbox go while the
+/// test process that held it still runs.
+#[test]
+#[ignore = "part of a_held_failing_test_can_be_listed_entered_and_released"]
+fn held_victim_then_waits() {
+    if std::env::var_os("NS_TEST_INSPECT").is_none() {
+        return;
+    }
+    let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+}
+
 fn ns_test_cmd(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_ns-test"))
         .args(args)
@@ -42,7 +54,8 @@ fn alive(pid: &str) -> bool {
 #[test]
 fn a_held_failing_test_can_be_listed_entered_and_released() {
     let victim = Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "held_victim"])
+        .args(["--ignored", "--exact", "--test-threads=1"])
+        .args(["held_victim", "held_victim_then_waits"])
         .env("NS_TEST_INSPECT", "1")
         .env("NS_TEST_HOLD", "always")
         .env("NS_TEST_HOLD_SECS", "120")
@@ -98,17 +111,25 @@ fn a_held_failing_test_can_be_listed_entered_and_released() {
 
     // Enter releases it; the test then fails as it should, and the sandbox
     // is gone.
-    victim.0.stdin.take().unwrap().write_all(b"\n").unwrap();
-    let status = victim.0.wait().unwrap();
-    assert!(!status.success());
+    let mut stdin = victim.0.stdin.take().unwrap();
+    stdin.write_all(b"\n").unwrap();
+    // Released: the sandbox goes while the test process still runs (it is
+    // now in held_victim_then_waits, reading stdin).
     let start = Instant::now();
-    while alive(&held_at) && start.elapsed() < Duration::from_secs(2) {
+    while alive(&held_at) && start.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(
         !alive(&held_at),
         "sandbox {held_at} still alive after release"
     );
+    assert!(
+        victim.0.try_wait().unwrap().is_none(),
+        "the victim ended early"
+    );
+    drop(stdin);
+    let status = victim.0.wait().unwrap();
+    assert!(!status.success());
     let ps = ns_test_cmd(&["ps", "--json"]);
     assert!(!String::from_utf8_lossy(&ps.stdout).contains(&format!("\"pid\":{held_at},")));
 }
