@@ -17,6 +17,13 @@ fn target_net_sandbox() {}
 #[ignore = "run under a simulated host condition"]
 fn target_pid_sandbox() {}
 
+#[ns_test(net)]
+#[ignore = "run under a simulated host condition"]
+#[should_panic(expected = "boom")]
+fn target_should_panic() {
+    panic!("boom");
+}
+
 fn text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
@@ -69,6 +76,21 @@ fn skip_policy_turns_an_unsupported_host_into_a_visible_skip() {
         .find(|l| l.starts_with("ns-test: SKIPPED"))
         .unwrap_or_else(|| panic!("no skip notice in:\n{all}"));
     insta::assert_snapshot!(notice);
+}
+
+#[test]
+fn should_panic_tests_are_skipped_as_passes_and_not_passed_by_setup_failures() {
+    // Skipped: passes, like every other skipped test.
+    let out = under_seccomp("target_should_panic", true);
+    assert!(out.status.success(), "{}", text(&out));
+    // Not skipped: the setup failure is not the expected panic.
+    let out = under_seccomp("target_should_panic", false);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("creating the namespaces"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]

@@ -245,6 +245,41 @@ fn fault_closes_every_descriptor_it_did_not_open() {
 
 #[ns_test]
 #[ignore = "fault"]
+fn fault_kill_0_in_a_shell() {
+    if !armed() {
+        return;
+    }
+    // A common shell clean-up: it signals the whole process group, which
+    // must be the test's own, not cargo test's.
+    let _ = Command::new("sh")
+        .args(["-c", "sleep 100 & trap 'kill 0' EXIT; true"])
+        .status();
+}
+
+#[ns_test(timeout = "1s")]
+#[ignore = "fault"]
+#[should_panic]
+fn fault_should_panic_but_times_out() {
+    if !armed() {
+        panic!("not armed");
+    }
+    loop {
+        std::thread::park();
+    }
+}
+
+#[ns_test]
+#[ignore = "fault"]
+#[should_panic(expected = "boom")]
+fn fault_should_panic_but_exits() {
+    if !armed() {
+        panic!("boom");
+    }
+    std::process::exit(0);
+}
+
+#[ns_test]
+#[ignore = "fault"]
 fn fault_neighbour_passes() {}
 
 /// Normalises libtest output: sorted result lines, no timings, thread ids

@@ -168,7 +168,12 @@ fn generate(args: &Args, test: &TestFn) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let timeout_ms = Literal::u64_unsuffixed(args.timeout_ms.unwrap_or(0));
-    let options = options(args);
+    let mut options = options(args);
+    if let Some(expected) = should_panic(libtest_attrs) {
+        // The runtime needs it too: a harness failure must not pass as the
+        // expected panic, and a skip must.
+        options.push(quote!(should_panic: ::core::option::Option::Some(#expected)));
+    }
     let lab = args.lab.as_ref().map(lab);
 
     quote! {
@@ -197,6 +202,37 @@ fn generate(args: &Args, test: &TestFn) -> TokenStream {
             ::ns_test::__private::#run(&__NS_TEST_SPEC, __ns_test_body)
         }
     }
+}
+
+/// What `#[should_panic]` expects of the panic message: `""` for a bare
+/// `#[should_panic]`, else its `expected` (or `= "..."`) string; `None`
+/// without the attribute.
+fn should_panic(libtest_attrs: &[syn::Attribute]) -> Option<String> {
+    let attr = libtest_attrs
+        .iter()
+        .find(|a| a.path().is_ident("should_panic"))?;
+    let expected = match &attr.meta {
+        syn::Meta::Path(_) => None,
+        syn::Meta::NameValue(nv) => match &nv.value {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => Some(s.value()),
+            _ => None,
+        },
+        syn::Meta::List(_) => {
+            let mut found = None;
+            let _ = attr.parse_nested_meta(|m| {
+                if m.path.is_ident("expected") {
+                    let s: syn::LitStr = m.value()?.parse()?;
+                    found = Some(s.value());
+                }
+                Ok(())
+            });
+            found
+        }
+    };
+    Some(expected.unwrap_or_default())
 }
 
 /// The `Spec` fields of the options that are set (`field: value`); the

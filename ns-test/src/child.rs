@@ -756,9 +756,45 @@ fn kill_descendants() {
     }
 }
 
+/// The children of `pid`: from `/proc/PID/task/PID/children`, or, on
+/// kernels without it (`CONFIG_PROC_CHILDREN`), by scanning every
+/// process's parent in `/proc/*/stat`.
+fn children_of(pid: i32) -> Vec<i32> {
+    if let Ok(list) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
+        return list
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+    }
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    // Fields after the command, which may contain spaces.
+                    let rest = stat.rsplit_once(')')?.1;
+                    rest.split_whitespace().nth(1)?.parse::<i32>().ok()
+                })
+                == Some(pid)
+        })
+        .collect()
+}
+
 fn payload(req: &Request, report: RawFd) -> ! {
     sys::set_title(&format!("payload {}", req.inspect.label));
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+    // Its own session and process group, as a test binary has under a
+    // terminal of its own: a `kill 0` in the test (a common shell clean-up)
+    // ends the test, not `cargo test`; nor can it reach the terminal. Not
+    // for a command given the caller's own stdio (`Sandbox::status`), which
+    // may be an interactive program.
+    if req.stdio != StdioLayout::Full {
+        let _ = nix::unistd::setsid();
+    }
     // The environment the test thread had, adjusted to the sandbox.
     for (k, _) in std::env::vars_os() {
         std::env::remove_var(k);

@@ -508,7 +508,9 @@ fn body_request(spec: &Spec, body: Body) -> Result<Request, Error> {
         stdio: StdioLayout::Merged,
         inspect: Inspect {
             label: test_name(spec),
-            hold: crate::inspect::hold_requested(&test_name(spec)),
+            // A `#[should_panic]` test fails by not panicking, which the
+            // sandbox cannot tell from passing: never held.
+            hold: spec.should_panic.is_none() && crate::inspect::hold_requested(&test_name(spec)),
             trace: crate::inspect::trace_enabled(),
         },
         options: sandbox_options(spec),
@@ -735,11 +737,20 @@ fn announce_skip(spec: &Spec, v: Verdict) -> Verdict {
 /// `run` for tests returning `()`.
 #[track_caller]
 pub(crate) fn run_unit(spec: &Spec, body: Body) {
-    match run_spec(spec, body) {
-        Verdict::Passed | Verdict::Skipped(_) => {}
-        Verdict::Panicked(msg) => std::panic::resume_unwind(Box::new(msg)),
-        Verdict::Returned(debug) => panic!("Error: {debug}"),
-        Verdict::Failed(msg) => panic!("{msg}"),
+    match (run_spec(spec, body), spec.should_panic) {
+        (Verdict::Passed, _) | (Verdict::Skipped(_), None) => {}
+        // A skipped `#[should_panic]` test passes too: with the panic it
+        // expects (the skip notice is already printed).
+        (Verdict::Skipped(_), Some(expected)) => {
+            std::panic::resume_unwind(Box::new(expected.to_string()))
+        }
+        (Verdict::Panicked(msg), _) => std::panic::resume_unwind(Box::new(msg)),
+        (Verdict::Returned(debug), _) => panic!("Error: {debug}"),
+        // The harness's own failure (a crash, a timeout, a setup error) is
+        // not the panic a `#[should_panic]` test expects: say what happened
+        // and return, so libtest fails it ("did not panic as expected").
+        (Verdict::Failed(msg), Some(_)) => eprintln!("{msg}"),
+        (Verdict::Failed(msg), None) => panic!("{msg}"),
     }
 }
 

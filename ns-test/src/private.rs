@@ -50,6 +50,8 @@ pub struct Spec {
     pub limits: Limits,
     /// `time(monotonic = "...", boottime = "...")`.
     pub time_offsets: TimeOffsets,
+    /// `#[should_panic]`: `Some("")` bare, `Some(expected)`, else `None`.
+    pub should_panic: Option<&'static str>,
 }
 
 /// The uid and gid a test body runs as, with no capabilities.
@@ -155,6 +157,7 @@ impl Spec {
         env: &[],
         limits: Limits::NONE,
         time_offsets: TimeOffsets::NONE,
+        should_panic: None,
     };
 }
 
