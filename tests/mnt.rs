@@ -102,3 +102,16 @@ fn the_sandbox_view_is_as_documented() {
     assert!(out.status.success(), "{out:?}");
     insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn a_working_directory_of_slash_keeps_tmp_and_home_fresh() {
+    let out = Sandbox::new(Namespaces::MNT)
+        .output(
+            Command::new("sh")
+                .current_dir("/")
+                .args(["-c", "touch /tmp/t && touch \"$HOME/h\" && pwd"]),
+        )
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "/");
+}

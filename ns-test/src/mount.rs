@@ -227,6 +227,23 @@ fn mount_proc(target: &Path) -> R {
     .map_err(|e| step_err(Step::MountProc, "mount", Some(target), e as i32))
 }
 
+/// Whether a host path can be bound at its own path in a `mnt` sandbox
+/// whose home is `home`: not `/` or a parent of a directory the sandbox
+/// makes fresh (`/tmp`, `/run`, `/dev`, `$HOME`: binding it would hide
+/// them), not inside `/proc` or `/sys`, not inside a system dir (bound
+/// already).
+pub fn bindable(path: &Path, home: &Path) -> bool {
+    let fresh = ["/tmp", "/run", "/dev", "/proc", "/sys"]
+        .iter()
+        .map(Path::new)
+        .chain([home]);
+    path.is_absolute()
+        && !fresh.into_iter().any(|m| m.starts_with(path))
+        && !path.starts_with("/proc")
+        && !path.starts_with("/sys")
+        && !SYSTEM_DIRS.iter().any(|d| path.starts_with(d))
+}
+
 /// `/x/y` under `root`.
 fn under(root: &Path, path: &Path) -> PathBuf {
     root.join(path.strip_prefix("/").unwrap_or(path))
@@ -338,20 +355,7 @@ pub fn build_root(req: &Request) -> R {
         }
     }
 
-    // 6. The package, the test binary and the working directory, read-only
-    //    at their usual paths (also when they live under /tmp or $HOME).
-    for path in &req.binds {
-        if !path.is_absolute() || SYSTEM_DIRS.iter().any(|d| path.starts_with(d)) {
-            continue;
-        }
-        let src = under(old, path);
-        if std::fs::metadata(&src).is_err() {
-            continue;
-        }
-        bind(&src, &under(new, path), false)?;
-    }
-
-    // 7. A minimal /dev.
+    // 6. A minimal /dev.
     let dev = new.join("dev");
     mkdir_p(&dev)?;
     mount_tmpfs(&dev, "0755", MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC)?;
@@ -383,7 +387,7 @@ pub fn build_root(req: &Request) -> R {
             .map_err(|e| step_err(Step::CreateMountPoint, "symlink", Some(&link), errno_of(&e)))?;
     }
 
-    // 8. /proc (fresh when the PID namespace is ours) and /sys.
+    // 7. /proc (fresh when the PID namespace is ours) and /sys.
     let proc_dir = new.join("proc");
     mkdir_p(&proc_dir)?;
     if req.namespaces & ns::PID != 0 {
@@ -414,6 +418,23 @@ pub fn build_root(req: &Request) -> R {
             step: Step::MountSysfs,
             ..e
         })?;
+    }
+
+    // 8. The package, the test binary and the working directory, read-only
+    //    at their usual paths (also when they live under /tmp, $HOME or
+    //    /dev/shm): after the sandbox's own mounts, which would hide them.
+    //    Not a path that holds a directory the sandbox makes fresh (`/`, a
+    //    parent of /tmp or of $HOME): binding it would hide those.
+    let home = sandbox_home(req);
+    for path in &req.binds {
+        if !bindable(path, &home) {
+            continue;
+        }
+        let src = under(old, path);
+        if std::fs::metadata(&src).is_err() {
+            continue;
+        }
+        bind(&src, &under(new, path), false)?;
     }
 
     // 9. The test's own mounts (`bind`, `bind_rw`, `tmpfs`), over all of

@@ -477,7 +477,11 @@ pub(crate) fn default_binds(manifest_dir: &str, extra: &[PathBuf]) -> Vec<PathBu
     if let Ok(cwd) = std::env::current_dir() {
         binds.push(cwd);
     }
-    // Drop paths inside another bound path.
+    // Only what a sandbox can bind (not `/`, not a parent of its fresh
+    // /tmp or $HOME), then drop paths inside another bound path.
+    let home = std::env::var_os("HOME")
+        .map_or_else(|| PathBuf::from(crate::mount::FALLBACK_HOME), PathBuf::from);
+    binds.retain(|b| crate::mount::bindable(b, &home));
     binds.sort();
     binds.dedup();
     let mut kept: Vec<PathBuf> = Vec::new();
