@@ -325,9 +325,24 @@ pub(crate) fn keeper(req: Request, fds: Vec<OwnedFd>, ahead: Option<Ahead>) -> !
     let Some(report) = fds.next() else {
         sys::exit_now(2)
     };
-    let report_owned = match fcntl(report.as_raw_fd(), FcntlArg::F_DUPFD_CLOEXEC(REPORT_FD_MIN)) {
+    // Out of the way of the test's own descriptors, or as high as
+    // RLIMIT_NOFILE allows (F_DUPFD fails with EINVAL above it).
+    let moved = fcntl(report.as_raw_fd(), FcntlArg::F_DUPFD_CLOEXEC(REPORT_FD_MIN))
+        .or_else(|_| fcntl(report.as_raw_fd(), FcntlArg::F_DUPFD_CLOEXEC(3)));
+    let report_owned = match moved {
         Ok(fd) => sys::own_fd(fd),
-        Err(_) => sys::exit_now(2),
+        Err(e) => {
+            let _ = send(
+                report.as_raw_fd(),
+                &Report::SetupFailed {
+                    step: Step::Other.code(),
+                    syscall: "fcntl(F_DUPFD_CLOEXEC)".into(),
+                    path: None,
+                    errno: e as i32,
+                },
+            );
+            sys::exit_now(2)
+        }
     };
     drop(report);
     let report = report_owned.as_raw_fd();
@@ -731,13 +746,8 @@ fn namespace_names(bits: u32) -> String {
 /// process (a child subreaper), so repeat until none is left.
 fn kill_descendants() {
     let me = nix::unistd::getpid();
-    let path = format!("/proc/{me}/task/{me}/children");
     for _ in 0..1000 {
-        let children: Vec<i32> = std::fs::read_to_string(&path)
-            .unwrap_or_default()
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect();
+        let children = children_of(me.as_raw());
         if children.is_empty() {
             // Reap what is left (zombies are not listed as running).
             while let Ok(s) = waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {

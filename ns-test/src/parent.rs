@@ -191,6 +191,14 @@ pub(crate) fn launch(mut req: Request, stdio: StdioPlan) -> Result<Launched, Err
     }
     // Keep the `.init_array` entry that makes the fork server in the link.
     std::hint::black_box(&crate::sys::BEFORE_MAIN);
+    if let Some(what) = req.too_long_field() {
+        return Err(Error::InvalidOption {
+            detail: format!(
+                "{what} is longer than {} bytes, more than a sandbox request carries",
+                MAX_MESSAGE / 2
+            ),
+        });
+    }
     let bytes = req.encode();
     if bytes.len() > MAX_MESSAGE {
         return Err(Error::Lost {

@@ -287,6 +287,29 @@ impl StdioLayout {
 const REQUEST: u8 = b'R';
 
 impl Request {
+    /// A field longer than a message field may be (the encoder would cut
+    /// it): what it is, for the error.
+    pub fn too_long_field(&self) -> Option<String> {
+        let limit = MAX_MESSAGE / 2;
+        let long = |b: &[u8]| b.len() > limit;
+        if let Payload::Exec { argv } = &self.payload {
+            if let Some(a) = argv.iter().find(|a| long(a.as_bytes())) {
+                return Some(format!("an argument of {} bytes", a.len()));
+            }
+        }
+        if let Some((k, _)) = self
+            .env
+            .iter()
+            .find(|(k, v)| long(k.as_bytes()) || long(v.as_bytes()))
+        {
+            return Some(format!("environment variable {}", k.to_string_lossy()));
+        }
+        if long(self.cwd.as_os_str().as_bytes()) {
+            return Some("the working directory".into());
+        }
+        None
+    }
+
     /// Encodes the request.
     pub fn encode(&self) -> Vec<u8> {
         let mut e = Encoder::new(REQUEST);

@@ -54,7 +54,27 @@ pub(crate) fn maybe_serve() {
     serve(sys::own_fd(fd))
 }
 
+/// Threads of this process, from `/proc/self/status`.
+fn thread_count() -> Option<u32> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
 fn serve(sock: OwnedFd) -> ! {
+    // Forking is only sound while this process has one thread: another
+    // crate's constructor (run before us) may have started one.
+    if thread_count().is_some_and(|n| n > 1) {
+        eprintln!(
+            "ns-test: the fork server has more than one thread (a constructor of another crate \
+             started one), so it cannot fork sandboxes safely; sandboxed tests fail"
+        );
+        sys::exit_now(3)
+    }
     sys::set_title("server");
     // What every sandbox would otherwise look up again.
     crate::mount::warm_up();

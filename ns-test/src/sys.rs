@@ -49,7 +49,9 @@ extern "C" fn before_main(
     argv: *const *mut std::ffi::c_char,
     envp: *const *const std::ffi::c_char,
 ) {
-    if std::env::var_os(crate::server::ROLE_ENV).is_some() {
+    // Exactly the server's role: only it never returns to the C runtime,
+    // which would otherwise run the later constructors a second time.
+    if std::env::var_os(crate::server::ROLE_ENV).is_some_and(|r| r == crate::server::ROLE_SERVER) {
         remember_title_area(argc, argv);
         run_later_constructors(argc, argv, envp);
     }
@@ -195,10 +197,14 @@ pub fn set_signal_ignored(sig: nix::sys::signal::Signal, ignore: bool) {
     let _ = unsafe { nix::sys::signal::signal(sig, h) };
 }
 
-/// Takes ownership of a descriptor received with `SCM_RIGHTS`.
+/// Takes ownership of a descriptor nothing else in this process owns: one
+/// the kernel just installed (`recvmsg` with `SCM_RIGHTS`, `F_DUPFD`), or
+/// the fork server's socket, inherited at exec and named by its
+/// environment.
 pub fn own_fd(fd: RawFd) -> OwnedFd {
-    // SAFETY: the kernel just installed `fd` in this process for us
-    // (recvmsg); nothing else refers to it.
+    // SAFETY: callers pass a descriptor that is open and that no other
+    // owner in this process will close (see above); the server's socket
+    // number comes from the test process that opened it for us.
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 

@@ -103,3 +103,14 @@ fn run_refuses_options_without_their_namespace() {
         "ns-test: mounting /x needs the mnt namespace"
     );
 }
+
+#[test]
+fn an_argument_too_long_to_send_is_an_error_not_cut() {
+    let long = "x".repeat(70 * 1024);
+    let out = ns_test(&["run", "--net", "--", "echo", &long]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("an argument of 71680 bytes is longer than"),
+        "{out:?}"
+    );
+}
