@@ -95,6 +95,14 @@ fn profiles_of_sandboxed_tests_land_where_llvm_profile_file_says() {
     if std::fs::create_dir_all(&dir).is_err() {
         dir = std::env::temp_dir().join(&name);
     }
+    // Removed however the test ends, skipped included: nothing left behind.
+    struct RemoveOnDrop(PathBuf);
+    impl Drop for RemoveOnDrop {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _cleanup = RemoveOnDrop(dir.clone());
     if profiles_of(&dir, &["--list"]).is_empty() {
         eprintln!("skipped: this test binary is not built with -C instrument-coverage");
         return;
@@ -126,5 +134,4 @@ fn profiles_of_sandboxed_tests_land_where_llvm_profile_file_says() {
         }
         None => eprintln!("note: no llvm-profdata that reads this profile; counts not checked"),
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
