@@ -3,9 +3,13 @@
 
 mod common;
 
+use common::netlab::{
+    blast, connect, every_pair_talks_tcp, lines_answered_with_their_length, listen, udp, PATIENCE,
+};
+
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -13,83 +17,15 @@ use std::time::{Duration, Instant};
 use ns_test::netlab::{Error, Fabric, Host, Lab, LinkConfig};
 use ns_test::{ns_test, Namespaces, Sandbox};
 
-const PATIENCE: Duration = Duration::from_secs(10);
-
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-/// A listener on `host`, port `port`, on all its addresses.
-fn listen(host: &Host, port: u16) -> TcpListener {
-    host.run(move || TcpListener::bind(("0.0.0.0", port)))
-        .unwrap()
-        .unwrap()
-}
-
-/// A TCP connection from `host` to `to` (a `name:port` or an address).
-fn connect(host: &Host, to: &str) -> std::io::Result<TcpStream> {
-    let to = to.to_string();
-    let s = host.run(move || TcpStream::connect(to)).unwrap()?;
-    s.set_read_timeout(Some(PATIENCE))?;
-    s.set_write_timeout(Some(PATIENCE))?;
-    Ok(s)
-}
-
-fn udp(host: &Host, port: u16) -> UdpSocket {
-    let s = host
-        .run(move || UdpSocket::bind(("0.0.0.0", port)))
-        .unwrap()
-        .unwrap();
-    s.set_read_timeout(Some(PATIENCE)).unwrap();
-    s
 }
 
 #[ns_test(net, mnt, timeout = "60s")]
 fn three_hosts_talk_tcp_between_every_pair() {
     let lab = Lab::new(3).unwrap();
     assert!(lab.etc_hosts_installed());
-    let hosts = lab.hosts();
-    // Every host serves: it answers each connection with its name and
-    // the address it saw the client come from.
-    let servers: Vec<_> = hosts
-        .iter()
-        .map(|h| {
-            let listener = listen(h, 7000);
-            let name = h.name().to_string();
-            std::thread::spawn(move || {
-                for _ in 0..2 {
-                    let (mut s, peer) = listener.accept().unwrap();
-                    let mut who = [0u8; 2];
-                    s.read_exact(&mut who).unwrap();
-                    writeln!(
-                        s,
-                        "{name} saw {} from {peer}",
-                        String::from_utf8_lossy(&who)
-                    )
-                    .unwrap();
-                }
-            })
-        })
-        .collect();
-    for a in hosts {
-        for b in hosts.iter().filter(|b| b.name() != a.name()) {
-            // By name: /etc/hosts lists every host.
-            let mut s = connect(a, &format!("{}:7000", b.name())).unwrap();
-            assert_eq!(s.peer_addr().unwrap(), b.addr(7000));
-            assert_eq!(s.local_addr().unwrap().ip(), a.ip());
-            s.write_all(a.name().as_bytes()).unwrap();
-            let mut answer = String::new();
-            s.read_to_string(&mut answer).unwrap();
-            let from = s.local_addr().unwrap();
-            assert_eq!(
-                answer,
-                format!("{} saw {} from {from}\n", b.name(), a.name())
-            );
-        }
-    }
-    for s in servers {
-        s.join().unwrap();
-    }
+    every_pair_talks_tcp(&lab, 7000);
 }
 
 /// The worked example of the README.
@@ -101,36 +37,8 @@ fn client_and_server_under_100ms_delay_and_5_percent_loss() -> Result<(), Box<dy
         .host("client")
         .link(LinkConfig::new().delay(ms(100)).loss(0.05))
         .build()?;
-    // The server: a thread on host `server` answering each line with its length.
-    let listener = lab
-        .host("server")?
-        .run(|| TcpListener::bind("0.0.0.0:8080"))??;
-    let server = std::thread::spawn(move || -> std::io::Result<()> {
-        let (conn, _) = listener.accept()?;
-        let mut out = conn.try_clone()?;
-        for line in BufReader::new(conn).lines() {
-            writeln!(out, "{}", line?.len())?;
-        }
-        Ok(())
-    });
-    // The client, on host `client`, finds the server by name.
-    let conn = lab
-        .host("client")?
-        .run(|| TcpStream::connect("server:8080"))??;
-    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut answers = BufReader::new(conn.try_clone()?).lines();
-    let mut out = conn;
-    for word in ["a", "bb", "ccc", "dddd", "eeeee"] {
-        let sent = Instant::now();
-        writeln!(out, "{word}")?;
-        let answer = answers.next().ok_or("the server hung up")??;
-        assert_eq!(answer, word.len().to_string());
-        // 100 ms each way: no answer comes back in less than 200 ms.
-        assert!(sent.elapsed() >= ms(200), "{:?}", sent.elapsed());
-    }
-    drop((out, answers));
-    server.join().map_err(|_| "the server panicked")??;
-    Ok(())
+    // 100 ms each way: no answer comes back in less than 200 ms.
+    lines_answered_with_their_length(&lab, "server", "client", ms(200))
 }
 
 #[ns_test(net, mnt, timeout = "60s")]
@@ -152,36 +60,6 @@ fn measured_rtt_is_at_least_the_configured_delay() {
     for rtt in &rtts {
         assert!(*rtt >= 2 * delay, "rtt {rtt:?} < 2 × {delay:?}: {rtts:?}");
     }
-}
-
-/// Sends `count` datagrams numbered 0.. from `from` to `to`, in batches the
-/// receiving socket's buffer holds, and returns the numbers that arrived.
-/// After each batch, `wait_frames` says the relay has delivered or dropped
-/// all of it, and the path's `delivered` counter says how many to read.
-fn blast(lab: &Lab, from: &str, to: &str, count: u32) -> BTreeSet<u32> {
-    let (a, b) = (lab.host(from).unwrap(), lab.host(to).unwrap());
-    let rx = udp(b, 9000);
-    let tx = udp(a, 0);
-    let dest = b.addr(9000);
-    let mut got = BTreeSet::new();
-    let before = lab.stats(from, to).unwrap();
-    let mut read = before.delivered;
-    for batch in (0..count).collect::<Vec<_>>().chunks(100) {
-        for seq in batch {
-            tx.send_to(&seq.to_be_bytes(), dest).unwrap();
-        }
-        let sent = before.frames + u64::from(batch[batch.len() - 1]) + 1;
-        let delivered = lab.wait_frames(from, to, sent, PATIENCE).unwrap().delivered;
-        while read < delivered {
-            let mut buf = [0u8; 4];
-            let (n, src) = rx.recv_from(&mut buf).unwrap();
-            assert_eq!((n, src.ip()), (4, std::net::IpAddr::V4(a.ip())));
-            got.insert(u32::from_be_bytes(buf));
-            read += 1;
-        }
-    }
-    assert_eq!(lab.ring_drops().unwrap(), 0, "the relay kept up");
-    got
 }
 
 #[ns_test(net, mnt, timeout = "60s")]

@@ -3,37 +3,14 @@
 
 mod common;
 
-use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use common::netlab::{
+    blast, connect, every_pair_talks_tcp, lines_answered_with_their_length, listen,
+};
+
 use std::time::{Duration, Instant};
 
 use ns_test::netlab::{lab, Host, Lab, LinkConfig};
 use ns_test::ns_test;
-
-const PATIENCE: Duration = Duration::from_secs(10);
-
-fn listen(host: &Host, port: u16) -> TcpListener {
-    host.run(move || TcpListener::bind(("0.0.0.0", port)))
-        .unwrap()
-        .unwrap()
-}
-
-fn connect(host: &Host, to: &str) -> TcpStream {
-    let to = to.to_string();
-    let s = host.run(move || TcpStream::connect(to)).unwrap().unwrap();
-    s.set_read_timeout(Some(PATIENCE)).unwrap();
-    s
-}
-
-fn udp(host: &Host, port: u16) -> UdpSocket {
-    let s = host
-        .run(move || UdpSocket::bind(("0.0.0.0", port)))
-        .unwrap()
-        .unwrap();
-    s.set_read_timeout(Some(PATIENCE)).unwrap();
-    s
-}
 
 #[ns_test(net(hosts = 3), mnt, timeout = "60s")]
 fn three_hosts_talk_tcp_by_name() {
@@ -41,68 +18,16 @@ fn three_hosts_talk_tcp_by_name() {
     let names: Vec<&str> = lab.hosts().iter().map(Host::name).collect();
     assert_eq!(names, ["h1", "h2", "h3"]);
     assert!(lab.etc_hosts_installed());
-    // Every host answers each connection with its own name.
-    let servers: Vec<_> = lab
-        .hosts()
-        .iter()
-        .map(|h| {
-            let listener = listen(h, 7000);
-            let name = h.name().to_string();
-            std::thread::spawn(move || {
-                for _ in 0..2 {
-                    let (mut s, _) = listener.accept().unwrap();
-                    s.write_all(name.as_bytes()).unwrap();
-                }
-            })
-        })
-        .collect();
-    for a in lab.hosts() {
-        for b in lab.hosts().iter().filter(|b| b.name() != a.name()) {
-            let mut s = connect(a, &format!("{}:7000", b.name()));
-            assert_eq!(s.local_addr().unwrap().ip(), a.ip());
-            let mut answer = String::new();
-            s.read_to_string(&mut answer).unwrap();
-            assert_eq!(answer, b.name());
-        }
-    }
-    for s in servers {
-        s.join().unwrap();
-    }
+    every_pair_talks_tcp(lab, 7000);
 }
 
 /// The worked example of the README's "Network lab" section.
 #[ns_test(net(hosts = 2, delay = "100ms", loss = "5%"), mnt, timeout = "60s")]
 fn client_and_server_under_100ms_delay_and_5_percent_loss() -> Result<(), Box<dyn std::error::Error>>
 {
-    let lab = ns_test::netlab::lab();
-    // The server: a thread on h2 answering each line with its length.
-    let listener = lab
-        .host("h2")?
-        .run(|| TcpListener::bind("0.0.0.0:8080"))??;
-    let server = std::thread::spawn(move || -> std::io::Result<()> {
-        let (conn, _) = listener.accept()?;
-        let mut out = conn.try_clone()?;
-        for line in BufReader::new(conn).lines() {
-            writeln!(out, "{}", line?.len())?;
-        }
-        Ok(())
-    });
-    // The client, on h1, finds the server by name.
-    let conn = lab.host("h1")?.run(|| TcpStream::connect("h2:8080"))??;
-    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut answers = BufReader::new(conn.try_clone()?).lines();
-    let mut out = conn;
-    for word in ["a", "bb", "ccc", "dddd", "eeeee"] {
-        let sent = Instant::now();
-        writeln!(out, "{word}")?;
-        let answer = answers.next().ok_or("the server hung up")??;
-        assert_eq!(answer, word.len().to_string());
-        // 100 ms each way: no answer comes back in less than 200 ms.
-        assert!(sent.elapsed() >= Duration::from_millis(200));
-    }
-    drop((out, answers));
-    server.join().map_err(|_| "the server panicked")??;
-    Ok(())
+    // The server on h2, the client on h1; 100 ms each way: no answer comes
+    // back in less than 200 ms.
+    lines_answered_with_their_length(lab(), "h2", "h1", Duration::from_millis(200))
 }
 
 #[ns_test(net(hosts = 2, delay = "20ms"), mnt, timeout = "60s")]
@@ -115,39 +40,12 @@ fn round_trips_take_at_least_twice_the_delay() {
     );
     let listener = listen(h2, 7001);
     let started = Instant::now();
-    let client = connect(h1, "h2:7001");
+    let client = connect(h1, "h2:7001").unwrap();
     let handshake = started.elapsed();
     let rtts = common::echo_round_trips(&listener, client, handshake);
     for rtt in &rtts {
         assert!(*rtt >= Duration::from_millis(40), "{rtt:?} in {rtts:?}");
     }
-}
-
-/// Sends `count` numbered datagrams from `from` to `to` in batches and
-/// returns the numbers that arrived (see `tests/netlab.rs::blast`).
-fn blast(lab: &Lab, from: &str, to: &str, count: u32) -> BTreeSet<u32> {
-    let (a, b) = (lab.host(from).unwrap(), lab.host(to).unwrap());
-    let rx = udp(b, 9000);
-    let tx = udp(a, 0);
-    let dest = b.addr(9000);
-    let before = lab.stats(from, to).unwrap();
-    let mut read = before.delivered;
-    let mut got = BTreeSet::new();
-    for batch in (0..count).collect::<Vec<_>>().chunks(100) {
-        for seq in batch {
-            tx.send_to(&seq.to_be_bytes(), dest).unwrap();
-        }
-        let sent = before.frames + u64::from(batch[batch.len() - 1]) + 1;
-        let delivered = lab.wait_frames(from, to, sent, PATIENCE).unwrap().delivered;
-        while read < delivered {
-            let mut buf = [0u8; 4];
-            rx.recv(&mut buf).unwrap();
-            got.insert(u32::from_be_bytes(buf));
-            read += 1;
-        }
-    }
-    assert_eq!(lab.ring_drops().unwrap(), 0, "the relay kept up");
-    got
 }
 
 #[ns_test(net(hosts = 2, loss = "10%"), timeout = "60s")]
@@ -221,7 +119,7 @@ fn without_mnt_names_resolve_through_the_lab() {
     assert!(!lab.etc_hosts_installed());
     let h2 = lab.resolve("h2").unwrap();
     let listener = listen(lab.host("h2").unwrap(), 7002);
-    connect(lab.host("h1").unwrap(), &format!("{h2}:7002"));
+    connect(lab.host("h1").unwrap(), &format!("{h2}:7002")).unwrap();
     listener.accept().unwrap();
 }
 

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod netlab;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A token unique to this process and call, to find what a test created.
