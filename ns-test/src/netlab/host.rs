@@ -81,19 +81,22 @@ impl Host {
                     netns::enter(self.netns.as_fd(), &self.name)?;
                     Ok(f())
                 })
-                .map_err(|e| {
-                    Error::io(
-                        super::Step::EnterHost,
-                        Some(&self.name),
-                        "pthread_create",
-                        &e,
-                    )
-                })?;
+                .map_err(|e| self.spawn_error(&e))?;
             match handle.join() {
                 Ok(r) => r,
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         })
+    }
+
+    /// A thread for this host could not be started.
+    fn spawn_error(&self, e: &std::io::Error) -> Error {
+        Error::io(
+            super::Step::EnterHost,
+            Some(&self.name),
+            "pthread_create",
+            e,
+        )
     }
 
     /// Starts `f` on this host on a new thread named after the host (a
@@ -119,14 +122,7 @@ impl Host {
                 }
                 f()
             })
-            .map_err(|e| {
-                Error::io(
-                    super::Step::EnterHost,
-                    Some(&self.name),
-                    "pthread_create",
-                    &e,
-                )
-            })?;
+            .map_err(|e| self.spawn_error(&e))?;
         match rx.recv() {
             Ok(Ok(())) => Ok(handle),
             Ok(Err(e)) => Err(e),
