@@ -331,9 +331,10 @@ pub fn build_root(req: &Request) -> R {
             errno_of(&e),
         )
     })?;
-    let home = under(new, &sandbox_home(req));
-    mkdir_p(&home)?;
-    mount_tmpfs(&home, "0755", MsFlags::MS_NOSUID | MsFlags::MS_NODEV)?;
+    let home = sandbox_home(req);
+    let home_inside = under(new, &home);
+    mkdir_p(&home_inside)?;
+    mount_tmpfs(&home_inside, "0755", MsFlags::MS_NOSUID | MsFlags::MS_NODEV)?;
 
     // 5. System dirs, read-only; a merged /usr's symlinks stay symlinks.
     let layout = host_layout();
@@ -425,7 +426,6 @@ pub fn build_root(req: &Request) -> R {
     //    /dev/shm): after the sandbox's own mounts, which would hide them.
     //    Not a path that holds a directory the sandbox makes fresh (`/`, a
     //    parent of /tmp or of $HOME): binding it would hide those.
-    let home = sandbox_home(req);
     for path in &req.binds {
         if !bindable(path, &home) {
             continue;

@@ -503,11 +503,12 @@ pub(crate) fn default_binds(manifest_dir: &str, extra: &[PathBuf]) -> Vec<PathBu
 
 /// The request for a test body.
 fn body_request(spec: &Spec, body: Body) -> Result<Request, Error> {
+    let name = test_name(spec);
     Ok(Request {
         exe_id: exe_id().map_err(|e| host_err("reading /proc/self/exe", e))?,
         payload: Payload::Body {
             offset: crate::sys::body_offset(body),
-            thread_name: test_name(spec),
+            thread_name: name.clone(),
         },
         namespaces: spec.namespaces | crate::private::ns::USER,
         hostname: spec.hostname.map(str::to_string),
@@ -519,10 +520,10 @@ fn body_request(spec: &Spec, body: Body) -> Result<Request, Error> {
         env: std::env::vars_os().collect(),
         stdio: StdioLayout::Merged,
         inspect: Inspect {
-            label: test_name(spec),
+            label: name.clone(),
             // A `#[should_panic]` test fails by not panicking, which the
             // sandbox cannot tell from passing: never held.
-            hold: spec.should_panic.is_none() && crate::inspect::hold_requested(&test_name(spec)),
+            hold: spec.should_panic.is_none() && crate::inspect::hold_requested(&name),
             trace: crate::inspect::trace_enabled(),
         },
         options: sandbox_options(spec),
