@@ -170,16 +170,12 @@ const FEATURES: [(&str, bool, Namespaces, bool); 7] = [
 
 fn finish(facts: HostFacts, kernel: String, mut checks: Vec<Check>) -> Findings {
     // Resource limits: which mechanism enforces each here.
-    let limits = crate::limits::probe().to_string();
-    for (feature, line) in [
-        ("memory limit (memory = ...)", 0),
-        ("pids limit (pids = ...)", 1),
-        ("cpu limit (cpu = ...)", 2),
-    ] {
-        let text = limits.lines().nth(line).unwrap_or("").to_string();
-        let text = text
-            .split_once(':')
-            .map_or(text.clone(), |(_, rest)| rest.trim().to_string());
+    for (name, text) in crate::limits::probe().describe() {
+        let feature = match name {
+            "memory" => "memory limit (memory = ...)",
+            "pids" => "pids limit (pids = ...)",
+            _ => "cpu limit (cpu = ...)",
+        };
         checks.push(Check {
             feature,
             core: false,

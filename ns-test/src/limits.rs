@@ -92,34 +92,44 @@ impl LimitsSupport {
     }
 }
 
+impl LimitsSupport {
+    /// Each limit's name (`memory`, `pids`, `cpu`) with how it is enforced
+    /// here, in words.
+    pub fn describe(&self) -> Vec<(&'static str, String)> {
+        Controller::ALL
+            .iter()
+            .map(|&c| {
+                let text = match self.mechanism(c) {
+                    Mechanism::Cgroup {
+                        version,
+                        parent,
+                        file,
+                    } => format!(
+                        "{version} ({file}), a cgroup per sandbox under {}",
+                        parent.display()
+                    ),
+                    Mechanism::Rlimit {
+                        resource,
+                        why_no_cgroup,
+                    } => format!(
+                        "{resource} ({}); no cgroup: {why_no_cgroup}",
+                        rlimit_caveat(resource)
+                    ),
+                    Mechanism::Unsupported { why } => format!(
+                        "not enforceable here ({why}); tests that set `{}` fail, or skip with NS_TEST_UNSUPPORTED=skip",
+                        c.name()
+                    ),
+                };
+                (c.name(), text)
+            })
+            .collect()
+    }
+}
+
 impl fmt::Display for LimitsSupport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in Controller::ALL {
-            let key = format!("{}:", c.name());
-            match self.mechanism(c) {
-                Mechanism::Cgroup {
-                    version,
-                    parent,
-                    file,
-                } => writeln!(
-                    f,
-                    "{key:8}{version} ({file}), a cgroup per sandbox under {}",
-                    parent.display()
-                )?,
-                Mechanism::Rlimit {
-                    resource,
-                    why_no_cgroup,
-                } => writeln!(
-                    f,
-                    "{key:8}{resource} ({}); no cgroup: {why_no_cgroup}",
-                    rlimit_caveat(resource)
-                )?,
-                Mechanism::Unsupported { why } => writeln!(
-                    f,
-                    "{key:8}not enforceable here ({why}); tests that set `{}` fail, or skip with NS_TEST_UNSUPPORTED=skip",
-                    c.name()
-                )?,
-            }
+        for (name, text) in self.describe() {
+            writeln!(f, "{:8}{text}", format!("{name}:"))?;
         }
         Ok(())
     }
